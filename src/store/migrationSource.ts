@@ -1,0 +1,29 @@
+import type { Knex } from 'knex';
+import * as initial from './migrations/20261129000000_initial.js';
+
+export interface NamedMigration extends Knex.Migration {
+  name: string;
+}
+
+/** Every migration, oldest first: add new ones at the end, named `YYYYMMDDhhmmss_what`. */
+const MIGRATIONS: readonly NamedMigration[] = [{ name: '20261129000000_initial', up: initial.up, down: initial.down }];
+
+/**
+ * Migrations imported from code rather than read from a directory, so the same database
+ * migrates alike from the TypeScript sources, a build, and the knex CLI.
+ */
+export class FanoutMigrationSource implements Knex.MigrationSource<NamedMigration> {
+  constructor(private readonly migrations: readonly NamedMigration[] = MIGRATIONS) {}
+
+  async getMigrations(): Promise<NamedMigration[]> {
+    return [...this.migrations];
+  }
+
+  getMigrationName(migration: NamedMigration): string {
+    return migration.name;
+  }
+
+  async getMigration(migration: NamedMigration): Promise<Knex.Migration> {
+    return migration;
+  }
+}

@@ -1,0 +1,167 @@
+import { createHash } from 'node:crypto';
+import type { BatchStatus } from '../types.js';
+import type { BatchRow, CallRow, FileRow, FileStatus, ProcessRow } from './types.js';
+
+/**
+ * The byte-exact key of a path: hex sha256 of its UTF-8 bytes. Paths that differ only
+ * in case, normalisation form or trailing spaces get different keys on every dialect.
+ */
+export function pathKey(filePath: string): string {
+  return createHash('sha256').update(filePath, 'utf8').digest('hex');
+}
+
+/** Columns as the drivers return them: SQLite gives booleans as 0/1, MySQL may give numbers as strings. */
+type Raw<T> = { [K in keyof T]: unknown };
+
+export interface FileRecord {
+  batch_id: string;
+  file_path: string;
+  path_key: string;
+  file_name: string;
+  target: string | null;
+  size_bytes: number;
+  mtime_ms: number;
+  sha256: string | null;
+  verified: boolean;
+  status: FileStatus;
+  attempts: number;
+  error: string | null;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+/** Everything an upsert of a file row overwrites (all but the key). */
+export const FILE_MERGE_COLUMNS = [
+  'file_path', 'file_name', 'target', 'size_bytes', 'mtime_ms', 'sha256', 'verified',
+  'status', 'attempts', 'error', 'started_at', 'finished_at',
+] as const satisfies readonly (keyof FileRecord)[];
+
+export interface CallRecord {
+  batch_id: string;
+  file_path: string;
+  path_key: string;
+  file_name: string;
+  target: string;
+  process_id: number | null;
+  audit_form_id: number | null;
+  created_at: number;
+}
+
+export interface BatchRecord {
+  id: string;
+  source_dir: string;
+  targets: string;
+  assign: string;
+  status: BatchStatus;
+  total: number;
+  uploaded: number;
+  failed: number;
+  skipped: number;
+  bytes: number;
+  started_at: number;
+  finished_at: number | null;
+}
+
+const num = (v: unknown): number => Number(v ?? 0);
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+export function toFileRecord(row: FileRow): FileRecord {
+  return {
+    batch_id: row.batchId,
+    file_path: row.filePath,
+    path_key: pathKey(row.filePath),
+    file_name: row.fileName,
+    target: row.target,
+    size_bytes: row.sizeBytes,
+    mtime_ms: row.mtimeMs,
+    sha256: row.sha256,
+    verified: row.verified,
+    status: row.status,
+    attempts: row.attempts,
+    error: row.error,
+    started_at: row.startedAt,
+    finished_at: row.finishedAt,
+  };
+}
+
+export function fromFileRecord(r: Raw<FileRecord>): FileRow {
+  return {
+    batchId: String(r.batch_id),
+    filePath: String(r.file_path),
+    fileName: String(r.file_name),
+    target: strOrNull(r.target),
+    sizeBytes: num(r.size_bytes),
+    mtimeMs: num(r.mtime_ms),
+    sha256: strOrNull(r.sha256),
+    verified: Boolean(Number(r.verified)),
+    status: String(r.status) as FileStatus,
+    attempts: num(r.attempts),
+    error: strOrNull(r.error),
+    startedAt: numOrNull(r.started_at),
+    finishedAt: numOrNull(r.finished_at),
+  };
+}
+
+export function toCallRecord(call: CallRow): CallRecord {
+  return {
+    batch_id: call.batchId,
+    file_path: call.filePath,
+    path_key: pathKey(call.filePath),
+    file_name: call.fileName,
+    target: call.target,
+    process_id: call.processId,
+    audit_form_id: call.auditFormId,
+    created_at: call.createdAt,
+  };
+}
+
+export function toBatchRecord(b: BatchRow): BatchRecord {
+  return {
+    id: b.id,
+    source_dir: b.sourceDir,
+    targets: JSON.stringify(b.targets),
+    assign: b.assign,
+    status: b.status,
+    total: b.total,
+    uploaded: b.uploaded,
+    failed: b.failed,
+    skipped: b.skipped,
+    bytes: b.bytes,
+    started_at: b.startedAt,
+    finished_at: b.finishedAt,
+  };
+}
+
+export function fromBatchRecord(r: Raw<BatchRecord>): BatchRow {
+  return {
+    id: String(r.id),
+    sourceDir: String(r.source_dir),
+    targets: parseTargets(r.targets),
+    assign: String(r.assign),
+    status: String(r.status) as BatchStatus,
+    total: num(r.total),
+    uploaded: num(r.uploaded),
+    failed: num(r.failed),
+    skipped: num(r.skipped),
+    bytes: num(r.bytes),
+    startedAt: num(r.started_at),
+    finishedAt: numOrNull(r.finished_at),
+  };
+}
+
+function parseTargets(v: unknown): string[] {
+  const parsed: unknown = JSON.parse(String(v));
+  if (!Array.isArray(parsed)) throw new TypeError(`batches.targets is not a JSON array: ${String(v).slice(0, 80)}`);
+  return parsed.map(String);
+}
+
+export interface ProcessRecord {
+  id: number;
+  name: string;
+  audit_form_id: number | null;
+}
+
+export function fromProcessRecord(r: Raw<ProcessRecord>): ProcessRow {
+  return { id: num(r.id), name: String(r.name), auditFormId: numOrNull(r.audit_form_id) };
+}
