@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+import yargs from 'yargs';
+import { commands } from './commands/index.js';
+import { processContext, type CliContext } from './commands/context.js';
+import { ConfigError, describeError } from './errors.js';
+
+/**
+ * Parse argv and run one command. Usage errors (yargs' own and ConfigError) print one
+ * line on stderr and give exit code 2; nothing goes to stdout.
+ */
+export async function runCli(argv: readonly string[], ctx: CliContext = processContext()): Promise<number> {
+  const parser = yargs([...argv])
+    .scriptName('fanout')
+    .strict()
+    .demandCommand(1, 'name a command: upload, serve, report, migrate, status or demo')
+    .recommendCommands()
+    .parserConfiguration({ 'duplicate-arguments-array': true, 'strip-aliased': true })
+    .help()
+    .version(false)
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .exitProcess(false)
+    .fail((msg, err) => {
+      // only parse and validation errors (yargs' own, coerce's ConfigError) get here: handlers catch
+      // the rest. Throwing is what keeps yargs from running the handler after a failed validation.
+      throw new ConfigError(err ? err.message : msg);
+    });
+  for (const c of commands(ctx)) parser.command({ ...c, handler: guarded(c.handler, ctx) });
+  try {
+    let helpText = '';
+    await parser.parseAsync([...argv], {}, (_err, _argv, output) => {
+      helpText = output;
+    });
+    if (helpText) ctx.stdout.write(helpText.endsWith('\n') ? helpText : `${helpText}\n`);
+    return ctx.exitCode;
+  } catch (err) {
+    if (err instanceof ConfigError) return usage(ctx, err.message);
+    ctx.stderr.write(`fanout: ${describeError(err)}\n`);
+    return ctx.exitCode || 1;
+  }
+}
+
+/** A handler's own failure (not a ConfigError) is exit 1 with one line, never a usage error. */
+function guarded<A>(handler: (argv: A) => void | Promise<void>, ctx: CliContext) {
+  return async (argv: A): Promise<void> => {
+    try {
+      await handler(argv);
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      ctx.stderr.write(`fanout: ${describeError(err).split('\n')[0]}\n`);
+      ctx.exitCode = 1;
+    }
+  };
+}
+
+function usage(ctx: CliContext, message: string): number {
+  // yargs spreads some messages over lines ("Invalid values:\n  Argument: ..."): keep them on one
+  ctx.stderr.write(`fanout: ${message.replace(/\s*\n\s*/g, ' ').trim()}\n`);
+  ctx.exitCode = 2;
+  return 2;
+}
+
+const isMain = process.argv[1] && import.meta.url === new URL(`file://${(await import('node:fs')).realpathSync(process.argv[1])}`).href;
+if (isMain) {
+  const code = await runCli(process.argv.slice(2));
+  process.exitCode = code;
+}

@@ -1,0 +1,30 @@
+import { ConfigError } from '../errors.js';
+
+const one = (name: string, v: unknown): string => {
+  if (Array.isArray(v)) throw new ConfigError(`--${name} given more than once: ${v.join(', ')}`);
+  return String(v);
+};
+
+/** yargs coerce for an integer option: names the bad value (yargs' own number type turns it into NaN). */
+export const int = (name: string, min = 0, max = Number.MAX_SAFE_INTEGER) => (v: unknown): number => {
+  const s = one(name, v).trim();
+  const n = /^-?\d+$/.test(s) ? Number(s) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new ConfigError(`bad --${name} "${s}": expected an integer${max < Number.MAX_SAFE_INTEGER ? ` from ${min} to ${max}` : ` >= ${min}`}`);
+  }
+  return n;
+};
+
+/** yargs coerce for a non-negative decimal option (seconds, say). */
+export const decimal = (name: string) => (v: unknown): number => {
+  const s = one(name, v).trim();
+  const n = /^\d+(\.\d+)?$/.test(s) ? Number(s) : Number.NaN;
+  if (!Number.isFinite(n)) throw new ConfigError(`bad --${name} "${s}": expected a number >= 0`);
+  return n;
+};
+
+/** yargs coerce for a single-valued string option. */
+export const single = (name: string) => (v: unknown): string => one(name, v);
+
+/** yargs coerce for a repeatable string option. */
+export const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : v === undefined ? [] : [String(v)]);

@@ -1,0 +1,110 @@
+import type { Argv, CommandModule } from 'yargs';
+import { DEFAULTS, LOG_LEVELS, normaliseUploadConfig, type RawUploadArgs, type UploadConfig } from '../config.js';
+import { dryRun } from '../dryRun.js';
+import { ConfigError, describeError } from '../errors.js';
+import { createLogger, flushLogger } from '../logger.js';
+import { ASSIGN_STRATEGIES } from '../operators/assignTargets.js';
+import { runBatch } from '../runBatch.js';
+import type { Summary } from '../types.js';
+import type { CliContext } from './context.js';
+import { decimal, int, list, single } from './options.js';
+import { formatBytes, formatSummary } from './format.js';
+
+export function uploadOptions(y: Argv) {
+  return y
+    .positional('dir', { type: 'string', describe: 'directory of files to distribute', demandOption: true })
+    .option('target', { type: 'string', nargs: 1, coerce: list, describe: 'target base URL (repeat, or a comma-separated list)' })
+    .option('targets-file', { type: 'string', nargs: 1, coerce: single('targets-file'), describe: 'file with one target URL a line, # comments' })
+    .option('include', { type: 'string', nargs: 1, coerce: list, describe: 'glob of files to take (repeatable)' })
+    .option('exclude', { type: 'string', nargs: 1, coerce: list, describe: 'glob of files to leave (repeatable)' })
+    .option('min-age', { type: 'string', nargs: 1, coerce: decimal('min-age'), describe: 'skip files modified less than SECONDS ago' })
+    .option('assign', { type: 'string', nargs: 1, choices: ASSIGN_STRATEGIES, default: DEFAULTS.assign })
+    .option('per-target', { type: 'string', nargs: 1, coerce: int('per-target', 1, 1024), describe: `max uploads in flight per target (default ${DEFAULTS.perTarget})` })
+    .option('concurrency', { type: 'string', nargs: 1, coerce: int('concurrency', 1, 100_000), describe: 'max uploads in flight overall (default targets x per-target)' })
+    .option('retries', { type: 'string', nargs: 1, coerce: int('retries', 0, 100), describe: `extra attempts for transient errors (default ${DEFAULTS.retries})` })
+    .option('connect-timeout-ms', { type: 'string', nargs: 1, coerce: int('connect-timeout-ms', 1) })
+    .option('idle-timeout-ms', { type: 'string', nargs: 1, coerce: int('idle-timeout-ms', 1), describe: 'no bytes moving this long fails the attempt' })
+    .option('down-after', { type: 'string', nargs: 1, coerce: int('down-after', 1) })
+    .option('probe-ms', { type: 'string', nargs: 1, coerce: int('probe-ms', 1) })
+    .option('grace-ms', { type: 'string', nargs: 1, coerce: int('grace-ms', 0) })
+    .option('db-retry-ms', { type: 'string', nargs: 1, coerce: int('db-retry-ms', 0) })
+    .option('bwlimit', { type: 'string', nargs: 1, coerce: single('bwlimit'), describe: 'bytes/s overall (k M G = 10^3.., Ki Mi Gi = 2^10..)' })
+    .option('bwlimit-per-target', { type: 'string', nargs: 1, coerce: single('bwlimit-per-target') })
+    .option('batch-id', { type: 'string', nargs: 1, coerce: single('batch-id') })
+    .option('resume', { type: 'boolean', describe: 'skip files already uploaded in --batch-id' })
+    .option('db', { type: 'string', nargs: 1, coerce: single('db'), describe: 'mysql://user:pass@host:port/db or sqlite:PATH (default $FANOUT_DB, else sqlite:fanout.sqlite)' })
+    .option('process-id', { type: 'string', nargs: 1, coerce: int('process-id', 1) })
+    .option('token', { type: 'string', nargs: 1, coerce: single('token'), describe: 'bearer token (or $FANOUT_TOKEN)' })
+    .option('follow-symlinks', { type: 'boolean' })
+    .option('dry-run', { type: 'boolean', describe: 'print the plan; upload and record nothing' })
+    .option('json', { type: 'boolean', describe: 'print one JSON summary on stdout' })
+    .option('log-level', { type: 'string', nargs: 1, choices: LOG_LEVELS, default: DEFAULTS.logLevel })
+    .option('log-file', { type: 'string', nargs: 1, coerce: single('log-file') })
+    .option('progress', { type: 'boolean', describe: 'live progress on stderr (default: on when stderr is a TTY)' })
+    .option('report', { type: 'string', nargs: 1, coerce: single('report'), describe: 'write the timeline report (HTML) when the batch ends' });
+}
+
+type UploadArgs = RawUploadArgs & { targetsFile?: string };
+
+/** The password of a database URL, to keep it out of logs. */
+function dbSecret(db: string): string[] {
+  try {
+    const u = new URL(db);
+    return u.password ? [u.password, decodeURIComponent(u.password)] : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Exit code from a summary: 0 all done, 1 any failure or a database that went away, 130 interrupted. */
+export function exitCodeOf(s: Summary): number {
+  if (s.status === 'interrupted') return 130;
+  return s.status === 'completed' ? 0 : 1;
+}
+
+export function uploadCommand(ctx: CliContext): CommandModule<object, UploadArgs> {
+  return {
+    command: 'upload <dir>',
+    describe: 'distribute the files of a directory across the targets',
+    builder: (y) => uploadOptions(y) as unknown as Argv<UploadArgs>,
+    handler: async (argv) => {
+      let config: UploadConfig;
+      try {
+        config = await normaliseUploadConfig(argv, ctx.env);
+      } catch (err) {
+        if (err instanceof ConfigError) throw err;
+        throw new ConfigError(describeError(err));
+      }
+      if (config.dryRun) {
+        ctx.exitCode = await printDryRun(ctx, config);
+        return;
+      }
+      const logger = createLogger({ level: config.logLevel, file: config.logFile, stream: ctx.stderr, secrets: [config.token ?? '', ...dbSecret(config.db)] });
+      const stop = new AbortController();
+      const abort = new AbortController();
+      const onSignal = () => (stop.signal.aborted ? abort.abort() : stop.abort());
+      ctx.signals.on('SIGINT', onSignal);
+      ctx.signals.on('SIGTERM', onSignal);
+      try {
+        const summary = await runBatch(config, { logger, stop: stop.signal, abort: abort.signal });
+        ctx.stdout.write(config.json ? `${JSON.stringify(summary)}\n` : formatSummary(summary));
+        ctx.exitCode = exitCodeOf(summary);
+      } finally {
+        ctx.signals.off('SIGINT', onSignal);
+        ctx.signals.off('SIGTERM', onSignal);
+        await flushLogger(logger);
+      }
+    },
+  };
+}
+
+async function printDryRun(ctx: CliContext, config: UploadConfig): Promise<number> {
+  const plan = await dryRun(config, config.json ? undefined : (a) => ctx.stdout.write(`${a.file.path} -> ${a.target}\n`));
+  if (config.json) {
+    ctx.stdout.write(`${JSON.stringify(plan)}\n`);
+    return 0;
+  }
+  ctx.stdout.write(`\nplan (${config.assign}${config.assign === 'least-loaded' ? ': decided at upload time, even split shown' : ''}): ${plan.total} files, ${formatBytes(plan.bytes)}\n`);
+  for (const [t, v] of Object.entries(plan.targets)) ctx.stdout.write(`  ${t}  ${v.files} files  ${formatBytes(v.bytes)}\n`);
+  return 0;
+}

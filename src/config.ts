@@ -1,0 +1,195 @@
+import { randomBytes } from 'node:crypto';
+import { access, constants, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { ConfigError } from './errors.js';
+import { parseBytes } from './http/parseBytes.js';
+import { ASSIGN_STRATEGIES, type AssignStrategy } from './operators/assignTargets.js';
+
+/** Defaults of `fanout upload`, in one place (DESIGN.md, Command line). */
+export const DEFAULTS = {
+  assign: 'round-robin' as AssignStrategy,
+  perTarget: 4,
+  retries: 3,
+  connectTimeoutMs: 10_000,
+  idleTimeoutMs: 60_000,
+  downAfter: 5,
+  probeMs: 5_000,
+  graceMs: 10_000,
+  dbRetryMs: 60_000,
+  db: 'sqlite:fanout.sqlite',
+  logLevel: 'info',
+} as const;
+
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+const BATCH_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** What the CLI (or an embedding service) hands in, before checks. */
+export interface RawUploadArgs {
+  dir: string;
+  target?: readonly string[];
+  targetsFile?: string;
+  include?: readonly string[];
+  exclude?: readonly string[];
+  minAge?: number;
+  assign?: string;
+  perTarget?: number;
+  concurrency?: number;
+  retries?: number;
+  connectTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  downAfter?: number;
+  probeMs?: number;
+  graceMs?: number;
+  dbRetryMs?: number;
+  bwlimit?: string;
+  bwlimitPerTarget?: string;
+  batchId?: string;
+  resume?: boolean;
+  db?: string;
+  processId?: number;
+  token?: string;
+  dryRun?: boolean;
+  json?: boolean;
+  logLevel?: string;
+  logFile?: string;
+  progress?: boolean;
+  report?: string;
+  followSymlinks?: boolean;
+}
+
+export interface UploadConfig {
+  dir: string;
+  targets: string[];
+  include: string[];
+  exclude: string[];
+  minAgeMs: number;
+  followSymlinks: boolean;
+  assign: AssignStrategy;
+  perTarget: number;
+  /** effective overall limit: the smaller of --concurrency and targets x per-target */
+  concurrency: number;
+  retries: number;
+  connectTimeoutMs: number;
+  idleTimeoutMs: number;
+  downAfter: number;
+  probeMs: number;
+  graceMs: number;
+  dbRetryMs: number;
+  bwlimit?: number;
+  bwlimitPerTarget?: number;
+  batchId: string;
+  resume: boolean;
+  db: string;
+  processId?: number;
+  token?: string;
+  dryRun: boolean;
+  json: boolean;
+  logLevel: string;
+  logFile?: string;
+  progress?: boolean;
+  report?: string;
+}
+
+/** A new unique batch id: sortable by start time, random suffix (Node's crypto, no dependency needed). */
+export function newBatchId(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${stamp}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Normalise one target URL: http(s) only, no credentials, query or fragment; trailing / dropped. */
+export function normaliseTarget(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new ConfigError(`malformed target URL: "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`target URL must be http or https: "${raw}"`);
+  if (url.username || url.password) throw new ConfigError(`target URL must not carry credentials (use --token): "${url.host}${url.pathname}"`);
+  if (url.search || url.hash) throw new ConfigError(`target URL must not have a query or fragment: "${raw}"`);
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+}
+
+function positiveInt(name: string, v: number | undefined, fallback: number, min = 1): number {
+  const x = v ?? fallback;
+  if (!Number.isInteger(x) || x < min) throw new ConfigError(`--${name} must be an integer >= ${min}, got ${v}`);
+  return x;
+}
+
+async function readTargetsFile(file: string): Promise<string[]> {
+  const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new ConfigError(`cannot read --targets-file "${file}": ${err.code ?? err.message}`);
+  });
+  return text.split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
+}
+
+async function checkDir(dir: string): Promise<string> {
+  const abs = path.resolve(dir);
+  const st = await stat(abs).catch(() => null);
+  if (!st) throw new ConfigError(`directory not found: "${dir}"`);
+  if (!st.isDirectory()) throw new ConfigError(`not a directory: "${dir}"`);
+  await access(abs, constants.R_OK | constants.X_OK).catch(() => {
+    throw new ConfigError(`directory not readable: "${dir}"`);
+  });
+  return abs;
+}
+
+/** Check every option before anything runs; a problem is a ConfigError naming the bad value. */
+export async function normaliseUploadConfig(raw: RawUploadArgs, env: NodeJS.ProcessEnv = process.env): Promise<UploadConfig> {
+  if (raw.resume && !raw.batchId) throw new ConfigError('--resume needs --batch-id (the batch to resume)');
+  if (raw.batchId !== undefined && !BATCH_ID.test(raw.batchId)) throw new ConfigError(`bad --batch-id "${raw.batchId}": use 1-64 of A-Z a-z 0-9 . _ -`);
+  const assign = (raw.assign ?? DEFAULTS.assign) as AssignStrategy;
+  if (!ASSIGN_STRATEGIES.includes(assign)) throw new ConfigError(`unknown --assign "${raw.assign}" (round-robin or least-loaded)`);
+  const logLevel = raw.logLevel ?? DEFAULTS.logLevel;
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new ConfigError(`unknown --log-level "${logLevel}" (${LOG_LEVELS.join(', ')})`);
+  if (raw.minAge !== undefined && !(raw.minAge >= 0)) throw new ConfigError(`--min-age must be >= 0, got ${raw.minAge}`);
+
+  const perTarget = positiveInt('per-target', raw.perTarget, DEFAULTS.perTarget);
+  const retries = positiveInt('retries', raw.retries, DEFAULTS.retries, 0);
+  const connectTimeoutMs = positiveInt('connect-timeout-ms', raw.connectTimeoutMs, DEFAULTS.connectTimeoutMs);
+  const idleTimeoutMs = positiveInt('idle-timeout-ms', raw.idleTimeoutMs, DEFAULTS.idleTimeoutMs);
+  const downAfter = positiveInt('down-after', raw.downAfter, DEFAULTS.downAfter);
+  const probeMs = positiveInt('probe-ms', raw.probeMs, DEFAULTS.probeMs);
+  const graceMs = positiveInt('grace-ms', raw.graceMs, DEFAULTS.graceMs, 0);
+  const dbRetryMs = positiveInt('db-retry-ms', raw.dbRetryMs, DEFAULTS.dbRetryMs, 0);
+  const bwlimit = raw.bwlimit === undefined ? undefined : parseRate('bwlimit', raw.bwlimit);
+  const bwlimitPerTarget = raw.bwlimitPerTarget === undefined ? undefined : parseRate('bwlimit-per-target', raw.bwlimitPerTarget);
+
+  const listed = (raw.target ?? []).flatMap((t) => String(t).split(',')).map((t) => t.trim()).filter(Boolean);
+  if (raw.targetsFile) listed.push(...(await readTargetsFile(raw.targetsFile)));
+  const targets = [...new Set(listed.map(normaliseTarget))];
+  if (targets.length === 0) throw new ConfigError('no targets: give --target URL (repeatable) or --targets-file FILE');
+
+  const concurrencyGiven = raw.concurrency === undefined ? undefined : positiveInt('concurrency', raw.concurrency, 1);
+  const dir = await checkDir(raw.dir);
+  const token = raw.token ?? env.FANOUT_TOKEN;
+  return {
+    dir, targets, assign, perTarget, retries, connectTimeoutMs, idleTimeoutMs, downAfter, probeMs, graceMs, dbRetryMs,
+    bwlimit, bwlimitPerTarget, logLevel,
+    include: [...(raw.include ?? [])].map(String),
+    exclude: [...(raw.exclude ?? [])].map(String),
+    minAgeMs: Math.round((raw.minAge ?? 0) * 1000),
+    followSymlinks: raw.followSymlinks ?? false,
+    concurrency: Math.min(concurrencyGiven ?? Infinity, targets.length * perTarget),
+    batchId: raw.batchId ?? newBatchId(),
+    resume: raw.resume ?? false,
+    db: raw.db ?? env.FANOUT_DB ?? DEFAULTS.db,
+    processId: raw.processId,
+    token: token || undefined,
+    dryRun: raw.dryRun ?? false,
+    json: raw.json ?? false,
+    logFile: raw.logFile,
+    progress: raw.progress,
+    report: raw.report,
+  };
+}
+
+function parseRate(name: string, value: string): number {
+  try {
+    const n = parseBytes(String(value));
+    if (n <= 0) throw new Error();
+    return n;
+  } catch {
+    throw new ConfigError(`bad --${name} "${value}": bytes per second, e.g. 50M or 100Mi`);
+  }
+}

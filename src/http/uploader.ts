@@ -1,0 +1,203 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { Pool } from 'undici';
+import { UploadError } from '../errors.js';
+import type { SourceFile } from '../types.js';
+import { isTransientStatus, parseRetryAfter } from './classifyResponse.js';
+import { TokenBucket } from './tokenBucket.js';
+
+export interface UploaderOptions {
+  batchId: string;
+  /** connections per target: its upload slots */
+  perTarget: number;
+  token?: string;
+  connectTimeoutMs?: number;
+  /** no bytes moving for this long fails the attempt */
+  idleTimeoutMs?: number;
+  /** bytes/s overall and per target */
+  bwlimit?: number;
+  bwlimitPerTarget?: number;
+  /** files up to this size are read whole and sent as one buffer (digest sent ahead) */
+  smallFileBytes?: number;
+  /** requests pipelined per connection for buffer bodies (undici treats PUT as idempotent only when told) */
+  pipelining?: number;
+}
+
+export interface UploadOutcome {
+  sha256: string;
+  /** the receiver returned its digest and it matched */
+  verified: boolean;
+}
+
+export const CHUNK_BYTES = 1 << 20;
+
+/** `PUT {target}/files/{each segment encodeURIComponent'd}`: the wire path of a file. */
+export function wirePath(basePath: string, relPath: string): string {
+  return `${basePath}/files/${relPath.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+/**
+ * One undici Pool per target, sized to its slots, keep-alive. Each file is read once:
+ * hashed in the same pass as it is sent, and checked against the receiver's digest.
+ */
+export class Uploader {
+  private readonly pools = new Map<string, { pool: Pool; basePath: string; bucket?: TokenBucket }>();
+  private readonly global?: TokenBucket;
+  private readonly small: number;
+
+  constructor(targets: readonly string[], private readonly opts: UploaderOptions) {
+    const { perTarget, connectTimeoutMs = 10_000, idleTimeoutMs = 60_000, bwlimit, bwlimitPerTarget, pipelining = 1 } = opts;
+    this.small = opts.smallFileBytes ?? CHUNK_BYTES;
+    if (bwlimit) this.global = new TokenBucket(bwlimit);
+    for (const t of targets) {
+      const url = new URL(t);
+      const pool = new Pool(url.origin, {
+        connections: perTarget,
+        pipelining,
+        connectTimeout: connectTimeoutMs,
+        headersTimeout: idleTimeoutMs,
+        bodyTimeout: idleTimeoutMs,
+        keepAliveTimeout: 30_000,
+      });
+      this.pools.set(t, { pool, basePath: url.pathname.replace(/\/+$/, ''), bucket: bwlimitPerTarget ? new TokenBucket(bwlimitPerTarget) : undefined });
+    }
+  }
+
+  async upload(target: string, file: SourceFile, signal?: AbortSignal): Promise<UploadOutcome> {
+    const entry = this.pools.get(target);
+    if (!entry) throw new UploadError(`unknown target ${target}`, false);
+    const { pool, basePath, bucket } = entry;
+    const throttle = async (n: number) => {
+      await this.global?.take(n, signal);
+      await bucket?.take(n, signal);
+    };
+    const headers: Record<string, string> = {
+      'content-type': 'application/octet-stream',
+      'content-length': String(file.size),
+      'x-fanout-batch': this.opts.batchId,
+    };
+    if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
+
+    const hash = createHash('sha256');
+    const idle = new IdleWatchdog(this.opts.idleTimeoutMs ?? 60_000, signal);
+    let body: Buffer | AsyncIterable<Buffer>;
+    let sentDigest: string | undefined;
+    if (file.size <= this.small) {
+      const buf = await readFile(file.absPath);
+      if (buf.length !== file.size) throw fileChanged(file, buf.length);
+      sentDigest = hash.update(buf).digest('hex');
+      headers['x-fanout-sha256'] = sentDigest;
+      await throttle(buf.length);
+      body = buf;
+    } else {
+      body = streamAndHash(file, hash, throttle, idle);
+    }
+
+    try {
+      const res = await pool.request({
+        path: wirePath(basePath, file.path),
+        method: 'PUT',
+        headers,
+        // undici sends an async iterable as a streamed body (its types list only Readable)
+        body: body as Buffer,
+        idempotent: true,
+        signal: idle.signal,
+      });
+      idle.stop();
+      if (res.statusCode < 200 || res.statusCode >= 300) {
+        const text = (await res.body.text().catch(() => '')).slice(0, 200).replace(/\s+/g, ' ').trim();
+        throw new UploadError(
+          `HTTP ${res.statusCode}${text ? `: ${text}` : ''}`,
+          isTransientStatus(res.statusCode),
+          res.statusCode,
+          parseRetryAfter(res.headers['retry-after']),
+        );
+      }
+      await res.body.dump();
+      const digest = sentDigest ?? hash.digest('hex');
+      const theirs = res.headers['x-fanout-sha256'];
+      const received = Array.isArray(theirs) ? theirs[0] : theirs;
+      if (received !== undefined && received.toLowerCase() !== digest) {
+        throw new UploadError(`checksum mismatch: sent ${digest}, receiver stored ${received}`, true, 422);
+      }
+      return { sha256: digest, verified: received !== undefined };
+    } catch (err) {
+      throw idle.reason(err);
+    } finally {
+      idle.stop();
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.pools.values()].map(({ pool }) => pool.close().catch(() => pool.destroy())));
+  }
+
+  /** Abort everything in flight (second signal, or grace period over). */
+  async destroy(): Promise<void> {
+    await Promise.all([...this.pools.values()].map(({ pool }) => pool.destroy().catch(() => undefined)));
+  }
+}
+
+function fileChanged(file: SourceFile, now: number): UploadError {
+  const err = new UploadError(`file changed while being read: ${file.size} bytes when listed, ${now} now`, false);
+  Object.defineProperty(err, 'code', { value: 'FANOUT_FILE_CHANGED' });
+  return err;
+}
+
+/** Read the file in 1 MiB chunks, hash each chunk on its way out, throttle, and mark progress. */
+async function* streamAndHash(
+  file: SourceFile,
+  hash: ReturnType<typeof createHash>,
+  throttle: (n: number) => Promise<void>,
+  idle: IdleWatchdog,
+): AsyncGenerator<Buffer> {
+  const stream = createReadStream(file.absPath, { highWaterMark: CHUNK_BYTES, start: 0, end: Math.max(0, file.size - 1) });
+  let n = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      n += chunk.length;
+      hash.update(chunk);
+      await throttle(chunk.length);
+      idle.touch();
+      yield chunk;
+    }
+  } finally {
+    stream.destroy();
+  }
+  if (n !== file.size) throw fileChanged(file, n);
+  idle.stop(); // from here undici's headersTimeout watches the wait for the answer
+}
+
+/** Aborts the attempt when no bytes moved for `ms`; also follows an outer abort signal. */
+class IdleWatchdog {
+  private readonly ac = new AbortController();
+  private timer?: NodeJS.Timeout;
+  private fired = false;
+  readonly signal: AbortSignal;
+
+  constructor(private readonly ms: number, outer?: AbortSignal) {
+    this.signal = outer ? AbortSignal.any([this.ac.signal, outer]) : this.ac.signal;
+    this.touch();
+  }
+
+  touch(): void {
+    if (this.timer) this.timer.refresh();
+    else
+      this.timer = setTimeout(() => {
+        this.fired = true;
+        this.ac.abort();
+      }, this.ms);
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+
+  reason(err: unknown): unknown {
+    if (!this.fired) return err;
+    const e = new UploadError(`no bytes moved for ${this.ms} ms`, true, undefined, undefined, { cause: err });
+    Object.defineProperty(e, 'code', { value: 'FANOUT_IDLE_TIMEOUT' });
+    return e;
+  }
+}

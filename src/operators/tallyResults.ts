@@ -1,0 +1,45 @@
+import { scan, startWith, type OperatorFunction } from 'rxjs';
+import type { Tally, UploadResult } from '../types.js';
+
+export function emptyTally(targets: readonly string[]): Tally {
+  return {
+    total: 0,
+    uploaded: 0,
+    failed: 0,
+    skipped: 0,
+    bytes: 0,
+    targets: Object.fromEntries(targets.map((t) => [t, { uploaded: 0, failed: 0, bytes: 0 }])),
+  };
+}
+
+/** Add one result to a tally (pure; a new object each time). */
+export function addResult(t: Tally, r: UploadResult): Tally {
+  const next: Tally = { ...t, total: t.total + 1, targets: { ...t.targets } };
+  if (r.status === 'skipped') next.skipped++;
+  if (r.status === 'uploaded' || r.status === 'failed') {
+    const key = r.target ?? '(none)';
+    const tt = { ...(next.targets[key] ?? { uploaded: 0, failed: 0, bytes: 0 }) };
+    if (r.status === 'uploaded') {
+      next.uploaded++;
+      next.bytes += r.file.size;
+      tt.uploaded++;
+      tt.bytes += r.file.size;
+    } else {
+      next.failed++;
+      tt.failed++;
+    }
+    next.targets[key] = tt;
+  }
+  return next;
+}
+
+/**
+ * Running counts of the results; the last value is the summary. Starts with the empty
+ * tally so a batch of no files still has one.
+ *
+ *   results: -u--f--s-|
+ *   tally:   0-1--2--3-|   (total after each result)
+ */
+export function tallyResults(targets: readonly string[]): OperatorFunction<UploadResult, Tally> {
+  return (source) => source.pipe(scan(addResult, emptyTally(targets)), startWith(emptyTally(targets)));
+}

@@ -1,0 +1,108 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { defer, mergeMap, of, type OperatorFunction } from 'rxjs';
+import { describeError } from '../errors.js';
+import { classifyError, isHostFault } from '../http/classifyResponse.js';
+import { FleetStoppedError, type Fleet } from '../http/fleet.js';
+import type { UploadOutcome } from '../http/uploader.js';
+import type { Logger } from '../logger.js';
+import type { Assignment, SourceFile, UploadResult } from '../types.js';
+import { backoffMs } from './backoff.js';
+
+export interface UploadDeps {
+  fleet: Fleet;
+  uploader: { upload(target: string, file: SourceFile, signal?: AbortSignal): Promise<UploadOutcome> };
+  logger: Logger;
+  batchId: string;
+  /** extra attempts per target for transient errors */
+  retries: number;
+  /** aborts uploads in flight (second signal or grace period over) */
+  signal?: AbortSignal;
+  /** how many files may wait for or hold a slot at once (the window bounds it too) */
+  maxWaiting?: number;
+  backoff?: (attempt: number, retryAfterMs?: number) => number;
+  now?: () => number;
+}
+
+/**
+ * Upload each assignment, one inner observable per file so its failure becomes a value.
+ * Slots (per target and overall) come from the fleet, so a file waiting for a busy host
+ * holds no slot. Transient errors are retried on the same target with backoff; once a
+ * target's retries are used up (or it goes down) the file fails over to another.
+ *
+ *   assignments: -a--b--c-------|
+ *   results:     ----a'---c'-b'-|   (in completion order)
+ */
+export function uploadFiles(deps: UploadDeps): OperatorFunction<Assignment, UploadResult> {
+  return mergeMap((a) => (a.skip ? of(skipped(a)) : defer(() => uploadOne(a, deps))), deps.maxWaiting ?? Infinity);
+}
+
+function skipped(a: Assignment): UploadResult {
+  return { file: a.file, target: a.target, status: 'skipped', sha256: a.sha256 ?? null, verified: false, attempts: 0, error: null, startedAt: null, finishedAt: null };
+}
+
+export async function uploadOne(a: Assignment, deps: UploadDeps): Promise<UploadResult> {
+  const { fleet, uploader, logger, batchId, retries, signal, now = Date.now } = deps;
+  const wait = deps.backoff ?? ((n: number, ra?: number) => backoffMs(n, { retryAfterMs: ra }));
+  const file = a.file;
+  const exhausted = new Set<string>();
+  const triesOn = new Map<string, number>();
+  let preferred = a.target;
+  let attempts = 0;
+  let startedAt: number | null = null;
+  let lastTarget: string | null = a.target;
+  let lastError: string | undefined;
+  const result = (status: UploadResult['status'], extra: Partial<UploadResult> = {}): UploadResult => ({
+    file, target: lastTarget, status, sha256: null, verified: false, attempts, error: null, startedAt, finishedAt: now(), ...extra,
+  });
+
+  for (;;) {
+    let lease;
+    try {
+      lease = await fleet.acquire(preferred, exhausted);
+    } catch (err) {
+      if (err instanceof FleetStoppedError) return result('pending', { finishedAt: null });
+      const error = attempts > 0 ? `${describeError(err)} (last error: ${lastError})` : describeError(err);
+      logger.warn('file_error', { event: 'file_error', batchId, file: file.path, target: lastTarget, attempts, error });
+      if (lastTarget) fleet.countFailed(lastTarget);
+      return result('failed', { error });
+    }
+    const target = lease.target;
+    lastTarget = target;
+    startedAt ??= now();
+    attempts++;
+    const n = (triesOn.get(target) ?? 0) + 1;
+    triesOn.set(target, n);
+    logger.debug('file_start', { event: 'file_start', batchId, file: file.path, target, attempt: attempts });
+    try {
+      const out = await uploader.upload(target, file, signal);
+      lease.release();
+      fleet.reportSuccess(target);
+      logger.debug('file_complete', { event: 'file_complete', batchId, file: file.path, target, bytes: file.size, attempts });
+      return result('uploaded', { sha256: out.sha256, verified: out.verified });
+    } catch (raw) {
+      lease.release();
+      if (signal?.aborted) return result('pending', { finishedAt: null });
+      const err = classifyError(raw);
+      fleet.reportFailure(target, isHostFault(err));
+      lastError = describeError(err);
+      if (!err.transient) {
+        logger.warn('file_error', { event: 'file_error', batchId, file: file.path, target, attempts, error: lastError });
+        fleet.countFailed(target);
+        return result('failed', { error: lastError });
+      }
+      if (n > retries || !fleet.isUp(target)) {
+        exhausted.add(target); // fail over: any other healthy target
+        preferred = null;
+      } else {
+        preferred = target;
+      }
+      const delay = wait(n, err.retryAfterMs);
+      logger.warn('file_retry', { event: 'file_retry', batchId, file: file.path, target, attempt: attempts, error: lastError, delayMs: delay });
+      try {
+        await sleep(delay, undefined, { signal });
+      } catch {
+        return result('pending', { finishedAt: null });
+      }
+    }
+  }
+}

@@ -1,0 +1,77 @@
+import { Subject, finalize, identity, takeUntil, tap, type Observable } from 'rxjs';
+import type { Fleet } from './http/fleet.js';
+import type { Uploader } from './http/uploader.js';
+import type { Logger } from './logger.js';
+import { assignTargets, type AssignStrategy } from './operators/assignTargets.js';
+import { planUploads } from './operators/planUploads.js';
+import { recordResults } from './operators/recordResults.js';
+import { tallyResults } from './operators/tallyResults.js';
+import { uploadFiles } from './operators/uploadFiles.js';
+import { pullWithCredits } from './sources/pullWithCredits.js';
+import { walkFiles } from './sources/walkFiles.js';
+import type { Store } from './store/types.js';
+import type { Tally, UploadResult } from './types.js';
+
+export interface DistributeOptions {
+  dir: string;
+  targets: readonly string[];
+  batchId: string;
+  include?: readonly string[];
+  exclude?: readonly string[];
+  minAgeMs?: number;
+  followSymlinks?: boolean;
+  assign?: AssignStrategy;
+  retries?: number;
+  resume?: boolean;
+  processId?: number | null;
+  auditFormId?: number | null;
+  dbRetryMs?: number;
+  /** files the walker may run ahead of finished (recorded) uploads */
+  window?: number;
+}
+
+export interface DistributeDeps {
+  store: Store;
+  fleet: Fleet;
+  uploader: Pick<Uploader, 'upload'>;
+  logger: Logger;
+  /** when it emits, no new file is taken from the walker */
+  stop$?: Observable<unknown>;
+  /** aborts uploads in flight */
+  signal?: AbortSignal;
+}
+
+/**
+ * The whole flow as one observable of results, each emitted once durable:
+ *
+ *   walk -> assign -> plan -> upload -> record
+ *
+ * The walker pulls only against credits handed back by recorded results, so at most
+ * `window` files are between the walker and the database at any time.
+ */
+export function distributeResults(opts: DistributeOptions, deps: DistributeDeps): Observable<UploadResult> {
+  const { dir, targets, batchId, assign = 'round-robin', retries = 3, dbRetryMs = 60_000, window = 1024 } = opts;
+  const { store, fleet, uploader, logger, stop$, signal } = deps;
+  const credits = new Subject<number>();
+  const files = walkFiles(dir, {
+    include: opts.include,
+    exclude: opts.exclude,
+    minAgeMs: opts.minAgeMs,
+    followSymlinks: opts.followSymlinks,
+    onError: (path, err) => logger.warn('walk_error', { event: 'walk_error', batchId, file: path, error: String(err) }),
+  });
+  return pullWithCredits(files, window, credits).pipe(
+    stop$ ? takeUntil(stop$) : identity,
+    assignTargets(assign, targets),
+    planUploads({ store, batchId, resume: opts.resume, logger, dbRetryMs }),
+    uploadFiles({ fleet, uploader, logger, batchId, retries, signal }),
+    recordResults({ store, batchId, processId: opts.processId, auditFormId: opts.auditFormId, logger, dbRetryMs }),
+    tap(() => credits.next(1)),
+    finalize(() => credits.complete()),
+  );
+}
+
+/** distributeResults, tallied: the last value is the batch's summary counts. */
+export function distribute(opts: DistributeOptions, deps: DistributeDeps): Observable<Tally> {
+  return distributeResults(opts, deps).pipe(tallyResults(opts.targets));
+}

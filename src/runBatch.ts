@@ -1,0 +1,158 @@
+import { Subject, lastValueFrom, tap } from 'rxjs';
+import { request } from 'undici';
+import type { UploadConfig } from './config.js';
+import { ConfigError, StoreUnavailableError, describeError } from './errors.js';
+import { Fleet } from './http/fleet.js';
+import { Uploader } from './http/uploader.js';
+import { silentLogger, type Logger } from './logger.js';
+import { emptyTally } from './operators/tallyResults.js';
+import { distribute } from './pipeline.js';
+import { createStore, redactDbUrl } from './store/createStore.js';
+import type { Store } from './store/types.js';
+import type { BatchStatus, Summary, Tally } from './types.js';
+
+export interface RunBatchDeps {
+  logger?: Logger;
+  /** an open store; created from config.db (and closed after) when absent */
+  store?: Store;
+  /** first signal: stop taking files, let in-flight uploads finish within graceMs */
+  stop?: AbortSignal;
+  /** second signal: abort in-flight uploads now */
+  abort?: AbortSignal;
+  /** sees the fleet once it exists (progress displays) and every running tally */
+  onStart?: (run: { fleet: Fleet; batchId: string; config: UploadConfig }) => void;
+  onTally?: (tally: Tally) => void;
+}
+
+/** Any HTTP answer from the target's base URL (a 404 is an answer) means it is up. */
+export async function probeTarget(target: string, timeoutMs = 2000): Promise<boolean> {
+  try {
+    const res = await request(target, { method: 'GET', signal: AbortSignal.timeout(timeoutMs) });
+    await res.body.dump();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Open the store named by the config, or fail with a ConfigError (exit 2). */
+export async function openStore(config: Pick<UploadConfig, 'db'>, logger: Logger, poolMax = 4): Promise<Store> {
+  let store: Store | undefined;
+  try {
+    store = await createStore(config.db, { logger, poolMax });
+    await store.ping();
+    await store.migrate();
+    return store;
+  } catch (err) {
+    await store?.close().catch(() => undefined);
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`cannot use database ${redactDbUrl(config.db)}: ${describeError(err).split('\n')[0]}`, { cause: err });
+  }
+}
+
+/**
+ * The whole job with its bookkeeping: checks the batch and process id, writes the batch
+ * row, runs the pipeline, handles stop/abort, and writes the batch's final status.
+ * Configuration problems throw ConfigError before anything is written.
+ */
+export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): Promise<Summary> {
+  const logger = deps.logger ?? silentLogger();
+  const t0 = Date.now();
+  const { batchId } = config;
+  // preflight: a user mistake found here is one line on stderr and nothing else, so logs wait
+  const wasSilent = logger.silent;
+  logger.silent = true;
+  let store: Store;
+  let existing: Awaited<ReturnType<Store['getBatch']>>;
+  let auditFormId: number | null = null;
+  try {
+    store = deps.store ?? (await openStore(config, logger));
+    try {
+      if (config.processId !== undefined) {
+        const proc = await store.lookupProcess(config.processId);
+        if (!proc) throw new ConfigError(`unknown --process-id ${config.processId}`);
+        auditFormId = proc.auditFormId;
+      }
+      existing = await store.getBatch(batchId);
+      if (config.resume && !existing) throw new ConfigError(`no batch "${batchId}" to resume`);
+      if (!config.resume && existing) throw new ConfigError(`batch "${batchId}" already exists: add --resume to continue it`);
+    } catch (err) {
+      if (!deps.store) await store.close().catch(() => undefined);
+      throw err;
+    }
+  } finally {
+    logger.silent = wasSilent;
+  }
+  try {
+    const zero = { total: 0, uploaded: 0, failed: 0, skipped: 0, bytes: 0, finishedAt: null };
+    if (existing) await store.updateBatch(batchId, { status: 'running', ...zero });
+    else await store.createBatch({ id: batchId, sourceDir: config.dir, targets: config.targets, assign: config.assign, status: 'running', ...zero, startedAt: t0 });
+    logger.info('batch_start', { event: 'batch_start', batchId, dir: config.dir, targets: config.targets, assign: config.assign, resume: config.resume, concurrency: config.concurrency, perTarget: config.perTarget });
+
+    const fleet = new Fleet(config.targets, {
+      perTarget: config.perTarget, concurrency: config.concurrency, downAfter: config.downAfter, probeMs: config.probeMs,
+      probe: (t) => probeTarget(t, config.connectTimeoutMs), logger, batchId,
+    });
+    const uploader = new Uploader(config.targets, {
+      batchId, perTarget: config.perTarget, token: config.token, connectTimeoutMs: config.connectTimeoutMs,
+      idleTimeoutMs: config.idleTimeoutMs, bwlimit: config.bwlimit, bwlimitPerTarget: config.bwlimitPerTarget,
+    });
+    deps.onStart?.({ fleet, batchId, config });
+
+    const stop$ = new Subject<void>();
+    const abort = new AbortController();
+    let interrupted = false;
+    let grace: NodeJS.Timeout | undefined;
+    const onStop = () => {
+      if (interrupted) return;
+      interrupted = true;
+      logger.warn('batch_stopping', { event: 'batch_stopping', batchId, graceMs: config.graceMs });
+      stop$.next();
+      fleet.stop();
+      grace = setTimeout(() => abort.abort(), config.graceMs);
+    };
+    const onAbort = () => {
+      onStop();
+      abort.abort();
+    };
+    if (deps.stop?.aborted) onStop();
+    else deps.stop?.addEventListener('abort', onStop, { once: true });
+    if (deps.abort?.aborted) onAbort();
+    else deps.abort?.addEventListener('abort', onAbort, { once: true });
+
+    let tally = emptyTally(config.targets);
+    let storeError: unknown;
+    try {
+      tally = await lastValueFrom(
+        distribute(
+          { ...config, auditFormId, processId: config.processId ?? null, window: Math.max(1024, 4 * config.concurrency) },
+          { store, fleet, uploader, logger, stop$, signal: abort.signal },
+        ).pipe(tap((t) => deps.onTally?.(t))),
+        { defaultValue: tally },
+      );
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError)) throw err;
+      storeError = err;
+      logger.error('batch_failed', { event: 'batch_failed', batchId, error: describeError(err) });
+    } finally {
+      clearTimeout(grace);
+      deps.stop?.removeEventListener('abort', onStop);
+      deps.abort?.removeEventListener('abort', onAbort);
+      fleet.close();
+      await (abort.signal.aborted ? uploader.destroy() : uploader.close());
+    }
+
+    const status: BatchStatus = storeError ? 'failed' : interrupted ? 'interrupted' : tally.failed > 0 ? 'completed_with_failures' : 'completed';
+    const { total, uploaded, failed, skipped, bytes, targets } = tally;
+    const summary: Summary = {
+      batchId, status, total, uploaded, failed, skipped, pending: total - uploaded - failed - skipped, bytes, durationMs: Date.now() - t0, targets,
+    };
+    await store
+      .updateBatch(batchId, { status, total: summary.total, uploaded: summary.uploaded, failed: summary.failed, skipped: summary.skipped, bytes: summary.bytes, finishedAt: Date.now() })
+      .catch((err) => logger.error('batch_status_unwritten', { event: 'batch_status_unwritten', batchId, error: describeError(err) }));
+    logger.info('batch_complete', { event: 'batch_complete', ...summary });
+    return summary;
+  } finally {
+    if (!deps.store) await store.close().catch(() => undefined);
+  }
+}

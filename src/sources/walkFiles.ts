@@ -1,0 +1,88 @@
+import { opendir, lstat, stat } from 'node:fs/promises';
+import path from 'node:path';
+import picomatch from 'picomatch';
+import type { SourceFile } from '../types.js';
+
+export interface WalkOptions {
+  include?: readonly string[];
+  exclude?: readonly string[];
+  /** skip files modified less than this many ms ago (still being written) */
+  minAgeMs?: number;
+  followSymlinks?: boolean;
+  /** called for a directory that cannot be read; the walk goes on */
+  onError?: (relPath: string, err: unknown) => void;
+  now?: () => number;
+}
+
+/** Byte order of UTF-8 names, so the order is the same on every machine and locale. */
+const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+/** A glob without "/" matches the file name at any depth; with "/" it matches the relative path. */
+export function pathMatcher(include: readonly string[] = [], exclude: readonly string[] = []): (rel: string) => boolean {
+  // picomatch's `basename` applies to every pattern it is given, so the two kinds compile apart
+  const compile = (globs: readonly string[]) => {
+    if (globs.length === 0) return null;
+    const byName = globs.filter((g) => !g.includes('/'));
+    const byPath = globs.filter((g) => g.includes('/'));
+    const fns = [
+      ...(byName.length ? [picomatch(byName, { dot: true, basename: true })] : []),
+      ...(byPath.length ? [picomatch(byPath, { dot: true })] : []),
+    ];
+    return (rel: string) => fns.some((f) => f(rel));
+  };
+  const inc = compile(include);
+  const exc = compile(exclude);
+  return (rel) => (inc === null || inc(rel)) && !(exc !== null && exc(rel));
+}
+
+/**
+ * Streaming directory walk: depth first, each directory's entries in byte order of
+ * their names. Holds one directory listing at a time per level, never the whole tree;
+ * symlinks are not followed unless asked.
+ *
+ *   walkFiles('/calls') -> a/1.wav, a/b/2.wav, c.wav ...
+ */
+export async function* walkFiles(root: string, opts: WalkOptions = {}): AsyncGenerator<SourceFile> {
+  const { minAgeMs = 0, followSymlinks = false, onError, now = Date.now } = opts;
+  const matches = pathMatcher(opts.include, opts.exclude);
+  const absRoot = path.resolve(root);
+
+  async function* walkDir(abs: string, rel: string): AsyncGenerator<SourceFile> {
+    let names: { name: string; kind: 'file' | 'dir' | 'link' | 'other' }[];
+    try {
+      names = [];
+      for await (const d of await opendir(abs)) {
+        const kind = d.isFile() ? 'file' : d.isDirectory() ? 'dir' : d.isSymbolicLink() ? 'link' : 'other';
+        if (kind !== 'other') names.push({ name: d.name, kind });
+      }
+    } catch (err) {
+      onError?.(rel, err);
+      return;
+    }
+    names.sort((a, b) => byteOrder(a.name, b.name));
+    for (const { name, kind } of names) {
+      const childAbs = path.join(abs, name);
+      const childRel = rel ? `${rel}/${name}` : name;
+      let k = kind;
+      if (k === 'link') {
+        if (!followSymlinks) continue;
+        const st = await stat(childAbs).catch(() => null);
+        if (!st) continue;
+        k = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
+      }
+      if (k === 'dir') {
+        yield* walkDir(childAbs, childRel);
+      } else if (k === 'file' && matches(childRel)) {
+        const st = await (followSymlinks ? stat : lstat)(childAbs).catch((err) => {
+          onError?.(childRel, err);
+          return null;
+        });
+        if (!st) continue;
+        if (minAgeMs > 0 && now() - st.mtimeMs < minAgeMs) continue;
+        yield { path: childRel, absPath: childAbs, name, size: st.size, mtimeMs: Math.trunc(st.mtimeMs) };
+      }
+    }
+  }
+
+  yield* walkDir(absRoot, '');
+}

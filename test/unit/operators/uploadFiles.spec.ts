@@ -1,0 +1,98 @@
+import { expect } from 'chai';
+import { from, lastValueFrom, toArray } from 'rxjs';
+import { UploadError } from '../../../src/errors.js';
+import { Fleet } from '../../../src/http/fleet.js';
+import { silentLogger } from '../../../src/logger.js';
+import { uploadFiles, type UploadDeps } from '../../../src/operators/uploadFiles.js';
+import type { Assignment, SourceFile } from '../../../src/types.js';
+
+const file = (p: string): SourceFile => ({ path: p, absPath: `/x/${p}`, name: p, size: 3, mtimeMs: 0 });
+
+function deps(targets: string[], upload: UploadDeps['uploader']['upload'], extra: Partial<UploadDeps> = {}): UploadDeps {
+  return {
+    fleet: new Fleet(targets, { perTarget: 2, concurrency: 8, downAfter: 3, probeMs: 60_000, probe: async () => false }),
+    uploader: { upload },
+    logger: silentLogger(),
+    batchId: 'b1',
+    retries: 2,
+    backoff: () => 0,
+    ...extra,
+  };
+}
+
+const run = (assignments: Assignment[], d: UploadDeps) => lastValueFrom(from(assignments).pipe(uploadFiles(d), toArray()));
+
+describe('uploadFiles', () => {
+  it('should keep going when one file fails for good', async () => {
+    const d = deps(['A'], async (_t, f) => {
+      if (f.path === 'bad') throw new UploadError('HTTP 400: no', false, 400);
+      return { sha256: 'h', verified: true };
+    });
+    const results = await run(['a', 'bad', 'c'].map((p) => ({ file: file(p), target: 'A' })), d);
+    const byPath = Object.fromEntries(results.map((r) => [r.file.path, r]));
+    expect(byPath.a.status).to.equal('uploaded');
+    expect(byPath.c.status).to.equal('uploaded');
+    expect(byPath.bad).to.include({ status: 'failed', attempts: 1, target: 'A' });
+    expect(byPath.bad.error).to.contain('400');
+  });
+
+  it('should retry transient errors and count the attempts', async () => {
+    let calls = 0;
+    const d = deps(['A'], async () => {
+      if (++calls < 3) throw new UploadError('HTTP 503', true, 503);
+      return { sha256: 'h', verified: true };
+    });
+    const [r] = await run([{ file: file('a'), target: 'A' }], d);
+    expect(r).to.include({ status: 'uploaded', attempts: 3, target: 'A', sha256: 'h', verified: true });
+  });
+
+  it('should fail over to another target once retries on one are used up, and name the target that holds it', async () => {
+    const d = deps(['A', 'B'], async (t) => {
+      if (t === 'A') throw new UploadError('HTTP 503', true, 503);
+      return { sha256: 'h', verified: true };
+    });
+    const [r] = await run([{ file: file('a'), target: 'A' }], d);
+    expect(r).to.include({ status: 'uploaded', target: 'B', attempts: 4 }); // 1 + 2 retries on A, then B
+  });
+
+  it('should not retry a permanent error', async () => {
+    let calls = 0;
+    const d = deps(['A', 'B'], async () => {
+      calls++;
+      throw new UploadError('HTTP 403', false, 403);
+    });
+    const [r] = await run([{ file: file('a'), target: 'A' }], d);
+    expect(r.status).to.equal('failed');
+    expect(calls).to.equal(1);
+  });
+
+  it('should fail when every target has been tried', async () => {
+    const d = deps(['A', 'B'], async () => {
+      throw new UploadError('HTTP 500', true, 500);
+    });
+    d.fleet = new Fleet(['A', 'B'], { perTarget: 2, concurrency: 8, downAfter: 100, probeMs: 60_000, probe: async () => false });
+    const [r] = await run([{ file: file('a'), target: 'A' }], d);
+    expect(r.status).to.equal('failed');
+    expect(r.attempts).to.equal(6);
+    expect(r.error).to.contain('HTTP 500');
+  });
+
+  it('should pass skipped files on without uploading them', async () => {
+    let calls = 0;
+    const d = deps(['A'], async () => {
+      calls++;
+      return { sha256: 'h', verified: true };
+    });
+    const [r] = await run([{ file: file('a'), target: 'A', skip: true, sha256: 'old' }], d);
+    expect(r).to.include({ status: 'skipped', sha256: 'old', attempts: 0 });
+    expect(calls).to.equal(0);
+  });
+
+  it('should leave files pending when the run stops before they start', async () => {
+    const d = deps(['A'], () => new Promise((r) => setTimeout(() => r({ sha256: 'h', verified: true }), 30)));
+    d.fleet = new Fleet(['A'], { perTarget: 1, concurrency: 1, downAfter: 3, probeMs: 60_000, probe: async () => false });
+    setTimeout(() => d.fleet.stop(), 10);
+    const results = await run(['a', 'b', 'c'].map((p) => ({ file: file(p), target: 'A' })), d);
+    expect(results.map((r) => `${r.file.path}:${r.status}`).sort()).to.deep.equal(['a:uploaded', 'b:pending', 'c:pending']);
+  });
+});
