@@ -3,7 +3,7 @@ import { request } from 'undici';
 import type { UploadConfig } from './config.js';
 import { ConfigError, StoreUnavailableError, describeError } from './errors.js';
 import { Fleet } from './http/fleet.js';
-import { Uploader } from './http/uploader.js';
+import { Uploader, type UploaderOptions } from './http/uploader.js';
 import { silentLogger, type Logger } from './logger.js';
 import { emptyTally } from './operators/tallyResults.js';
 import { distribute } from './pipeline.js';
@@ -22,6 +22,8 @@ export interface RunBatchDeps {
   /** sees the fleet once it exists (progress displays) and every running tally */
   onStart?: (run: { fleet: Fleet; batchId: string; config: UploadConfig }) => void;
   onTally?: (tally: Tally) => void;
+  /** the HTTP dispatcher per target origin (tests inject undici's MockAgent); default: a Pool each */
+  dispatcherFor?: UploaderOptions['dispatcherFor'];
 }
 
 /** Any HTTP answer from the target's base URL (a 404 is an answer) means it is up. */
@@ -96,6 +98,7 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
     const uploader = new Uploader(config.targets, {
       batchId, perTarget: config.perTarget, token: config.token, connectTimeoutMs: config.connectTimeoutMs,
       idleTimeoutMs: config.idleTimeoutMs, bwlimit: config.bwlimit, bwlimitPerTarget: config.bwlimitPerTarget,
+      dispatcherFor: deps.dispatcherFor,
     });
     deps.onStart?.({ fleet, batchId, config });
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import { UploadError } from '../errors.js';
 import type { SourceFile } from '../types.js';
 import { isTransientStatus, parseRetryAfter } from './classifyResponse.js';
@@ -22,6 +22,8 @@ export interface UploaderOptions {
   smallFileBytes?: number;
   /** requests pipelined per connection for buffer bodies (undici treats PUT as idempotent only when told) */
   pipelining?: number;
+  /** the dispatcher for a target's origin (tests inject undici's MockAgent here); default: a Pool */
+  dispatcherFor?: (origin: string, poolOptions: Pool.Options) => Dispatcher;
 }
 
 export interface UploadOutcome {
@@ -42,7 +44,7 @@ export function wirePath(basePath: string, relPath: string): string {
  * hashed in the same pass as it is sent, and checked against the receiver's digest.
  */
 export class Uploader {
-  private readonly pools = new Map<string, { pool: Pool; basePath: string; bucket?: TokenBucket }>();
+  private readonly pools = new Map<string, { pool: Dispatcher; basePath: string; bucket?: TokenBucket }>();
   private readonly global?: TokenBucket;
   private readonly small: number;
 
@@ -52,14 +54,15 @@ export class Uploader {
     if (bwlimit) this.global = new TokenBucket(bwlimit);
     for (const t of targets) {
       const url = new URL(t);
-      const pool = new Pool(url.origin, {
+      const poolOptions: Pool.Options = {
         connections: perTarget,
         pipelining,
         connectTimeout: connectTimeoutMs,
         headersTimeout: idleTimeoutMs,
         bodyTimeout: idleTimeoutMs,
         keepAliveTimeout: 30_000,
-      });
+      };
+      const pool = opts.dispatcherFor ? opts.dispatcherFor(url.origin, poolOptions) : new Pool(url.origin, poolOptions);
       this.pools.set(t, { pool, basePath: url.pathname.replace(/\/+$/, ''), bucket: bwlimitPerTarget ? new TokenBucket(bwlimitPerTarget) : undefined });
     }
   }
