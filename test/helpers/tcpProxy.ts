@@ -1,0 +1,45 @@
+import net from 'node:net';
+
+/**
+ * A TCP proxy in front of a real server that a test can cut and restore: a database
+ * "going away" as its clients see it (connections reset, new ones refused).
+ */
+export class TcpProxy {
+  private server?: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+  port = 0;
+
+  constructor(private readonly upstreamPort: number, private readonly upstreamHost = '127.0.0.1') {}
+
+  async start(port = this.port): Promise<number> {
+    this.server = net.createServer((client) => {
+      const upstream = net.connect(this.upstreamPort, this.upstreamHost);
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => undefined);
+      }
+      client.pipe(upstream).pipe(client);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.server?.once('error', reject);
+      this.server?.listen(port, '127.0.0.1', () => resolve());
+    });
+    this.port = (this.server.address() as net.AddressInfo).port;
+    return this.port;
+  }
+
+  /** Reset every connection and refuse new ones. */
+  async cut(): Promise<void> {
+    const s = this.server;
+    this.server = undefined;
+    for (const sock of this.sockets) sock.destroy();
+    await new Promise<void>((resolve) => (s ? s.close(() => resolve()) : resolve()));
+  }
+
+  async restore(): Promise<void> {
+    await this.start(this.port);
+  }
+}

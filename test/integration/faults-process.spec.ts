@@ -1,0 +1,164 @@
+import { expect } from 'chai';
+import { rm, mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createStore } from '../../src/store/createStore.js';
+import type { Store } from '../../src/store/types.js';
+import type { Summary } from '../../src/types.js';
+import { spawnCli, type CliRun } from '../helpers/cli.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { assertInvariants } from '../helpers/invariants.js';
+import { startReceivers, type ReceiverFleet } from '../helpers/receivers.js';
+import { TcpProxy } from '../helpers/tcpProxy.js';
+import { makeTree, type Tree } from '../helpers/tree.js';
+
+/** Wait until the database holds at least n finished rows for the batch (the run is under way). */
+async function untilRecorded(db: string, batchId: string, n: number, timeoutMs = 20_000): Promise<void> {
+  const store = await createStore(db);
+  try {
+    const end = Date.now() + timeoutMs;
+    while (Date.now() < end) {
+      const c = await store.countFiles(batchId).catch(() => ({ uploaded: 0, failed: 0 }));
+      if (c.uploaded + c.failed >= n) return;
+      await sleep(50);
+    }
+    throw new Error(`batch ${batchId} did not reach ${n} recorded files`);
+  } finally {
+    await store.close();
+  }
+}
+
+const summaryOf = (r: CliRun): Summary => JSON.parse(r.stdout.trim().split('\n').pop() as string);
+
+describe('process faults: signals, SIGKILL then --resume, the database going away', function () {
+  this.timeout(90_000);
+  let tree: Tree;
+  let fleet: ReceiverFleet;
+  let work: string;
+  let db: string;
+  let store: Store;
+  const targets = () => new Map(fleet.urls.map((u, i) => [u, fleet.dirs[i]]));
+
+  before(async () => {
+    tree = await makeTree(200);
+  });
+  beforeEach(async () => {
+    // slow hosts (15 ms per upload, 2 at a time) so the run is still going when the fault hits
+    fleet = await startReceivers(3, { delayMs: 15, slots: 2 });
+    work = await mkdtemp(path.join(os.tmpdir(), 'fanout-faults-'));
+    db = `sqlite:${path.join(work, 'f.sqlite')}`;
+  });
+  afterEach(async () => {
+    await store?.close();
+    await fleet.close();
+    await rm(work, { recursive: true, force: true });
+  });
+  after(() => rm(tree.dir, { recursive: true, force: true }));
+
+  const upload = (extra: string[], dbUrl = db) =>
+    spawnCli(['upload', tree.dir, '--target', fleet.urls.join(','), '--db', dbUrl, '--json', '--per-target', '2', ...extra]);
+
+  it('should stop on SIGINT: finish in-flight uploads, leave the rest pending, exit 130; --resume completes it', async () => {
+    const run = upload(['--batch-id', 'int1']);
+    await untilRecorded(db, 'int1', 20);
+    run.kill('SIGINT');
+    const r = await run.done;
+    expect(r.code, r.stderr).to.equal(130);
+    const s = summaryOf(r);
+    expect(s.status).to.equal('interrupted');
+    expect(s.pending).to.be.above(0);
+    expect(s.total).to.equal(s.uploaded + s.failed + s.skipped + s.pending);
+    store = await createStore(db);
+    expect(await store.getBatch('int1')).to.include({ status: 'interrupted', uploaded: s.uploaded });
+    const counts = await store.countFiles('int1');
+    expect(counts.uploaded).to.equal(s.uploaded);
+    await assertInvariants(store, 'int1', tree, targets(), { summaries: [s] });
+
+    const again = await upload(['--batch-id', 'int1', '--resume']).done;
+    expect(again.code, again.stderr).to.equal(0);
+    const s2 = summaryOf(again);
+    expect(s2.skipped).to.equal(s.uploaded);
+    expect(s2.uploaded + s2.skipped).to.equal(tree.files.size);
+    await assertInvariants(store, 'int1', tree, targets(), { complete: true, summaries: [s2] });
+  });
+
+  it('should abort in-flight uploads on a second signal instead of waiting out the grace period', async () => {
+    const run = upload(['--batch-id', 'int2', '--grace-ms', '60000']);
+    await untilRecorded(db, 'int2', 10);
+    run.kill('SIGINT');
+    await sleep(50);
+    run.kill('SIGINT');
+    const t0 = Date.now();
+    const r = await run.done;
+    expect(r.code, r.stderr).to.equal(130);
+    expect(Date.now() - t0).to.be.below(10_000);
+    store = await createStore(db);
+    await assertInvariants(store, 'int2', tree, targets(), { summaries: [summaryOf(r)] });
+  });
+
+  it('should leave consistent records after SIGKILL, and --resume should record every file exactly once', async () => {
+    const run = upload(['--batch-id', 'kill1']);
+    await untilRecorded(db, 'kill1', 40);
+    run.kill('SIGKILL');
+    await run.done;
+    store = await createStore(db);
+    const mid = await store.countFiles('kill1');
+    expect(mid.total).to.be.above(mid.uploaded); // it really died mid-batch
+    await assertInvariants(store, 'kill1', tree, targets(), { allowDuplicates: true });
+    const r = await upload(['--batch-id', 'kill1', '--resume']).done;
+    expect(r.code, r.stderr).to.equal(0);
+    const s = summaryOf(r);
+    expect(s.uploaded + s.skipped).to.equal(tree.files.size);
+    await assertInvariants(store, 'kill1', tree, targets(), { complete: true, allowDuplicates: true, summaries: [s] });
+  });
+
+  describe('with MariaDB behind a proxy that goes away', function () {
+    let mysql: TestDatabase | undefined;
+    let proxy: TcpProxy;
+    let viaProxy: string;
+    beforeEach(async function () {
+      if (!process.env.FANOUT_TEST_MYSQL) this.skip();
+      mysql = await createTestDatabase('mysql');
+      const real = new URL(mysql.url);
+      proxy = new TcpProxy(Number(real.port || 3306));
+      const port = await proxy.start();
+      const u = new URL(mysql.url);
+      u.port = String(port);
+      viaProxy = u.toString();
+    });
+    afterEach(async () => {
+      await store?.close();
+      await proxy?.cut();
+      await mysql?.cleanup();
+    });
+
+    it('should ride out a short outage: writes wait and retry, the batch completes', async () => {
+      const run = upload(['--batch-id', 'db1', '--db-retry-ms', '20000'], viaProxy);
+      await untilRecorded(viaProxy, 'db1', 20);
+      await proxy.cut();
+      await sleep(1500);
+      await proxy.restore();
+      const r = await run.done;
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stderr).to.contain('db_retry');
+      store = await createStore(mysql!.url);
+      await assertInvariants(store, 'db1', tree, targets(), { complete: true, summaries: [summaryOf(r)] });
+    });
+
+    it('should stop with exit 1 when the database stays away, and --resume should complete the batch later', async () => {
+      const run = upload(['--batch-id', 'db2', '--db-retry-ms', '1000'], viaProxy);
+      await untilRecorded(viaProxy, 'db2', 20);
+      await proxy.cut();
+      const r = await run.done;
+      expect(r.code, r.stderr).to.equal(1);
+      expect(r.stderr).to.match(/database \w+ failed for 1000 ms/);
+      await proxy.restore();
+      store = await createStore(mysql!.url);
+      await assertInvariants(store, 'db2', tree, targets(), {});
+      const again = await upload(['--batch-id', 'db2', '--resume'], viaProxy).done;
+      expect(again.code, again.stderr).to.equal(0);
+      await assertInvariants(store, 'db2', tree, targets(), { complete: true, allowDuplicates: true, summaries: [summaryOf(again)] });
+    });
+  });
+});
