@@ -1,0 +1,48 @@
+// Pipe fanout's stages into a larger RxJS flow: files in, durable results out.
+// Run: npm install && npx tsx examples/audit-flow.ts
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { filter, lastValueFrom, map, Subject, tap } from 'rxjs';
+import {
+  Fleet, Uploader, assignTargets, createStore, planUploads, pullWithCredits, recordResults,
+  startReceiver, tallyResults, uploadFiles, walkFiles, silentLogger, newBatchId,
+} from 'fanout';
+
+const work = await mkdtemp(path.join(os.tmpdir(), 'fanout-example-'));
+await mkdir(path.join(work, 'calls/2026-11-29'), { recursive: true });
+for (let i = 0; i < 50; i++) await writeFile(path.join(work, `calls/2026-11-29/call_${i}.wav`), Buffer.alloc(4096, i));
+
+// two local "GPU hosts" (in production: the hosts' URLs)
+const hosts = await Promise.all([1, 2].map((n) => startReceiver({ dir: path.join(work, `host${n}`), delayMs: 5, slots: 2 })));
+const targets = hosts.map((h) => h.url);
+
+const store = await createStore(`sqlite:${path.join(work, 'audit.sqlite')}`);
+await store.migrate();
+const batchId = newBatchId();
+await store.createBatch({ id: batchId, sourceDir: work, targets, assign: 'least-loaded', status: 'running', total: 0, uploaded: 0, failed: 0, skipped: 0, bytes: 0, startedAt: Date.now(), finishedAt: null });
+
+const logger = silentLogger();
+const fleet = new Fleet(targets, { perTarget: 2, concurrency: 4, downAfter: 5, probeMs: 5000, probe: async () => true });
+const uploader = new Uploader(targets, { batchId, perTarget: 2 });
+const credits = new Subject<number>(); // hand a credit back per finished file: bounded look-ahead
+
+const tally = await lastValueFrom(
+  pullWithCredits(walkFiles(path.join(work, 'calls'), { include: ['*.wav'] }), 64, credits).pipe(
+    assignTargets('least-loaded', targets),
+    planUploads({ store, batchId }),
+    uploadFiles({ fleet, uploader, logger, batchId, retries: 3 }),
+    recordResults({ store, batchId }),
+    tap(() => credits.next(1)),
+    // ...your own audit stages here, e.g. only what was stored and verified:
+    filter((r) => r.status === 'uploaded' && r.verified),
+    map((r) => ({ ...r, queuedForTranscription: true })),
+    tallyResults(targets),
+  ),
+);
+console.log(`uploaded ${tally.uploaded} files, ${tally.bytes} bytes:`, tally.targets);
+
+fleet.close();
+await uploader.close();
+await store.close();
+await Promise.all(hosts.map((h) => h.close()));

@@ -1,0 +1,37 @@
+/**
+ * fanout as a library. Every stage of the pipeline is exported, so another RxJS flow
+ * can pipe files in and results out, or embed the whole job as one call:
+ *
+ *   walkFiles -> assignTargets -> planUploads -> uploadFiles -> recordResults -> tallyResults
+ */
+export type { SourceFile, Assignment, UploadResult, UploadStatus, Tally, TargetTally, Summary, BatchStatus } from './types.js';
+export { FanoutError, ConfigError, UploadError, AllTargetsDownError, StoreUnavailableError, describeError } from './errors.js';
+export { createLogger, silentLogger, flushLogger, type Logger, type LoggerOptions } from './logger.js';
+
+// the stages
+export { walkFiles, pathMatcher, type WalkOptions } from './sources/walkFiles.js';
+export { pullWithCredits } from './sources/pullWithCredits.js';
+export { assignTargets, ASSIGN_STRATEGIES, type AssignStrategy } from './operators/assignTargets.js';
+export { assignRoundRobin } from './operators/assignRoundRobin.js';
+export { assignLeastLoaded } from './operators/assignLeastLoaded.js';
+export { planUploads, type PlanDeps } from './operators/planUploads.js';
+export { uploadFiles, uploadOne, type UploadDeps } from './operators/uploadFiles.js';
+export { recordResults, type RecordDeps } from './operators/recordResults.js';
+export { tallyResults, emptyTally, addResult } from './operators/tallyResults.js';
+export { writeInBatches } from './operators/writeInBatches.js';
+export { backoffMs } from './operators/backoff.js';
+
+// composed
+export { distribute, distributeResults, type DistributeOptions, type DistributeDeps } from './pipeline.js';
+export { runBatch, openStore, probeTarget, type RunBatchDeps } from './runBatch.js';
+export { normaliseUploadConfig, newBatchId, normaliseTarget, DEFAULTS, type RawUploadArgs, type UploadConfig } from './config.js';
+export { dryRun, type DryRunPlan } from './dryRun.js';
+
+// the parts at the edges
+export { Fleet, FleetStoppedError, type FleetOptions, type Lease, type TargetState } from './http/fleet.js';
+export { Uploader, wirePath, type UploaderOptions, type UploadOutcome } from './http/uploader.js';
+export { TokenBucket } from './http/tokenBucket.js';
+export { startReceiver, type Receiver, type ReceiverOptions } from './http/server.js';
+export { createStore, parseDbUrl, redactDbUrl } from './store/createStore.js';
+export type { Store, FileRow, CallRow, BatchRow, ProcessRow } from './store/types.js';
+export { runCli } from './cli.js';
