@@ -1,5 +1,7 @@
-import winston from 'winston';
+import path from 'node:path';
 import type { Writable } from 'node:stream';
+import { createStream, type RotatingFileStream } from 'rotating-file-stream';
+import winston from 'winston';
 
 export type Logger = winston.Logger;
 
@@ -33,10 +35,11 @@ const redact = (secrets: readonly string[]) =>
 /** One logger made at the edge: JSON lines to stderr (never stdout) or a size-rotated file. */
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const { level = 'info', file, stream = process.stderr, secrets = [], maxSizeBytes = 50 * 2 ** 20, maxFiles = 5 } = opts;
-  const transport = file
-    ? new winston.transports.File({ filename: file, maxsize: maxSizeBytes, maxFiles, tailable: true })
-    : new winston.transports.Stream({ stream });
-  return winston.createLogger({
+  // winston's own File transport loses lines when it rotates under a burst and never
+  // reports 'finish' (seen with winston 3.19); rotating-file-stream rotates safely
+  const fileStream = file ? rotatingFile(file, maxSizeBytes, maxFiles) : undefined;
+  const transport = new winston.transports.Stream({ stream: fileStream ?? stream });
+  const logger = winston.createLogger({
     level,
     format: winston.format.combine(
       redact(secrets.filter((s) => s.length > 0)),
@@ -44,6 +47,21 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       winston.format.json(),
     ),
     transports: [transport],
+  });
+  if (fileStream) fileStreams.set(logger, fileStream);
+  return logger;
+}
+
+const fileStreams = new WeakMap<Logger, RotatingFileStream>();
+
+/** `file` is the live log; rotated ones are `file.1` (newest) ... `file.N`. */
+function rotatingFile(file: string, maxSizeBytes: number, maxFiles: number): RotatingFileStream {
+  const name = path.basename(file);
+  // classical (logrotate-style) rotation calls the generator with the rotation index alone
+  return createStream((index: number | Date | null) => (index ? `${name}.${Number(index)}` : name), {
+    path: path.dirname(path.resolve(file)),
+    size: `${Math.max(1, Math.ceil(maxSizeBytes / 1024))}K`,
+    rotate: maxFiles,
   });
 }
 
@@ -54,10 +72,13 @@ export function silentLogger(): Logger {
 
 /** Resolve once every transport has written what it holds. */
 export async function flushLogger(logger: Logger): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const done = () => resolve();
-    logger.on('finish', done);
-    logger.end();
-    setTimeout(done, 2000).unref();
-  });
+  const ended = (emitter: NodeJS.EventEmitter, end: () => void) =>
+    new Promise<void>((resolve) => {
+      emitter.once('finish', () => resolve());
+      end();
+      setTimeout(resolve, 2000).unref(); // never hang an exit on a log
+    });
+  await ended(logger, () => logger.end());
+  const fileStream = fileStreams.get(logger);
+  if (fileStream) await ended(fileStream, () => fileStream.end());
 }
