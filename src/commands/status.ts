@@ -1,0 +1,124 @@
+import type { CommandModule } from 'yargs';
+import { DEFAULTS } from '../config.js';
+import { ConfigError } from '../errors.js';
+import { createLogger, flushLogger } from '../logger.js';
+import { openStore } from '../runBatch.js';
+import { redactDbUrl } from '../store/createStore.js';
+import type { BatchRow, Store } from '../store/types.js';
+import type { CliContext } from './context.js';
+import { formatBytes, formatDuration } from './format.js';
+import { single } from './options.js';
+
+/** How many batches the list shows, and how many failed files a batch shows. */
+export const STATUS_LIMITS = { batches: 20, failures: 50 } as const;
+
+interface StatusArgs {
+  db?: string;
+  batchId?: string;
+  json?: boolean;
+}
+
+const clock = (ms: number | null) => (ms === null ? '—' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+const durationOf = (b: BatchRow) => (b.finishedAt === null ? null : b.finishedAt - b.startedAt);
+/** Database text on a terminal: no control characters (a file name may hold a newline or an escape). */
+const clean = (s: string, max = Number.POSITIVE_INFINITY) => {
+  const t = s.replace(/\p{Cc}/gu, ' ');
+  return t.length > max ? `${t.slice(0, max - 1)}…` : t;
+};
+
+/** Columns padded to their widest cell; numbers (the columns flagged) aligned right. */
+function table(header: string[], rows: string[][], right: boolean[] = []): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].map((l) => `  ${l}\n`).join('');
+}
+
+function batchJson(b: BatchRow) {
+  const { id, status, sourceDir, targets, assign, startedAt, finishedAt, total, uploaded, failed, skipped, bytes } = b;
+  return { id, status, sourceDir, targets, assign, startedAt, finishedAt, durationMs: durationOf(b), total, uploaded, failed, skipped, bytes };
+}
+
+async function listBatches(ctx: CliContext, store: Store, db: string, json: boolean): Promise<void> {
+  const batches = await store.listBatches(STATUS_LIMITS.batches);
+  if (json) {
+    ctx.stdout.write(`${JSON.stringify({ batches: batches.map(batchJson) })}\n`);
+    return;
+  }
+  if (batches.length === 0) {
+    ctx.stdout.write(`no batches in ${redactDbUrl(db)}\n`);
+    return;
+  }
+  const rows = batches.map((b) => {
+    const d = durationOf(b);
+    return [clean(b.id), b.status, clock(b.startedAt), d === null ? (b.status === 'running' ? 'running' : '—') : formatDuration(d),
+      String(b.total), String(b.uploaded), String(b.failed), String(b.skipped), formatBytes(b.bytes)];
+  });
+  ctx.stdout.write(`recent batches (newest first, at most ${STATUS_LIMITS.batches}; counts of each batch's last run):\n`);
+  ctx.stdout.write(table(['id', 'status', 'started', 'duration', 'total', 'uploaded', 'failed', 'skipped', 'bytes'], rows, [false, false, false, true, true, true, true, true, true]));
+}
+
+async function showBatch(ctx: CliContext, store: Store, batchId: string, json: boolean): Promise<void> {
+  const batch = await store.getBatch(batchId);
+  if (!batch) throw new ConfigError(`unknown batch "${batchId}"`);
+  const files = await store.countFiles(batchId);
+  const targets = await store.targetCounts(batchId);
+  const failures = await store.listFiles(batchId, { status: 'failed', limit: STATUS_LIMITS.failures });
+  const calls = await store.countCalls(batchId);
+  if (json) {
+    const { total, uploaded, failed, skipped, bytes } = batch;
+    ctx.stdout.write(`${JSON.stringify({
+      batchId, status: batch.status, sourceDir: batch.sourceDir, assign: batch.assign,
+      startedAt: batch.startedAt, finishedAt: batch.finishedAt, durationMs: durationOf(batch),
+      ...files, calls,
+      targets: Object.fromEntries(targets.map(({ target, ...c }) => [target, c])),
+      failures: failures.map(({ filePath, target, attempts, error, finishedAt }) => ({ filePath, target, attempts, error, finishedAt })),
+      lastRun: { total, uploaded, failed, skipped, bytes },
+    })}\n`);
+    return;
+  }
+  const d = durationOf(batch);
+  const out = [
+    `batch ${clean(batch.id)} ${batch.status}\n`,
+    `  dir ${clean(batch.sourceDir)}  assign ${batch.assign}\n`,
+    `  started ${clock(batch.startedAt)}  finished ${clock(batch.finishedAt)}${d === null ? '' : `  (${formatDuration(d)})`}\n`,
+    `  files ${files.total}: ${files.uploaded} uploaded, ${files.failed} failed, ${files.pending} pending; ${formatBytes(files.bytes)} uploaded; ${calls} calls\n`,
+  ];
+  if (targets.length > 0) {
+    out.push('\n', table(['target', 'uploaded', 'failed', 'pending', 'bytes'],
+      targets.map((t) => [clean(t.target), String(t.uploaded), String(t.failed), String(t.pending), formatBytes(t.bytes)]), [false, true, true, true, true]));
+  }
+  if (failures.length > 0) {
+    const shown = files.failed > failures.length ? `first ${failures.length} of ${files.failed}` : String(files.failed);
+    out.push(`\nfailed files (${shown}):\n`, table(['file', 'target', 'attempts', 'error'],
+      failures.map((f) => [clean(f.filePath), clean(f.target ?? '—'), String(f.attempts), clean(f.error ?? '', 160)]), [false, false, true, false]));
+  }
+  ctx.stdout.write(out.join(''));
+}
+
+export function statusCommand(ctx: CliContext): CommandModule<object, StatusArgs> {
+  return {
+    command: 'status',
+    describe: 'list recent batches, or show one batch from the database',
+    builder: (y) =>
+      y
+        .option('db', { type: 'string', nargs: 1, coerce: single('db'), describe: 'database URL (default $FANOUT_DB, else sqlite:fanout.sqlite)' })
+        .option('batch-id', { type: 'string', nargs: 1, coerce: single('batch-id'), describe: 'show this batch: counts per target and failed files' })
+        .option('json', { type: 'boolean', describe: 'print one JSON object on stdout' }),
+    handler: async (argv) => {
+      const db = argv.db ?? ctx.env.FANOUT_DB ?? DEFAULTS.db;
+      const logger = createLogger({ stream: ctx.stderr, level: 'warn' });
+      try {
+        const store = await openStore({ db }, logger);
+        try {
+          if (argv.batchId === undefined) await listBatches(ctx, store, db, argv.json === true);
+          else await showBatch(ctx, store, argv.batchId, argv.json === true);
+        } finally {
+          await store.close();
+        }
+      } finally {
+        await flushLogger(logger);
+      }
+      ctx.exitCode = 0;
+    },
+  };
+}

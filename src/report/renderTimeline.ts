@@ -1,0 +1,95 @@
+import type { ReportModel, TargetStats, TimedUpload } from './analyseReport.js';
+import { escapeHtml } from './escapeHtml.js';
+import { formatCount } from './formatValues.js';
+import { LAYOUT, MAX_BARS } from './layout.js';
+import { formatOffset, px, timeScale, type TimeScale } from './timeScale.js';
+
+const AXIS = 24;
+const PAD = 6;
+
+/** Taller sub-lanes while few uploads run at once, thinner when many do. */
+const sublaneHeight = (n: number): number => (n <= 8 ? 10 : n <= 16 ? 6 : 3);
+
+/**
+ * The per-target Gantt chart as one inline SVG: a lane group per target, a sub-lane per
+ * upload in flight at once, a bar per upload (red when it failed) and a time axis in
+ * seconds from the batch start. Past MAX_BARS uploads, bars that touch on screen merge
+ * (`.bar.agg`, with `data-count`), so the page stays light for any batch size.
+ */
+export function renderTimeline(model: ReportModel): string {
+  const scale = timeScale(model.t0, model.spanMs, LAYOUT.gutter, LAYOUT.plot);
+  const aggregate = model.timed > MAX_BARS;
+  const lanes: string[] = [];
+  let y = AXIS;
+  model.targets.forEach((t, i) => {
+    const h = sublaneHeight(t.sublanes);
+    const height = 2 * PAD + Math.max(1, t.sublanes) * (h + 2);
+    lanes.push(renderLane(t, i, y, height, h, scale, aggregate));
+    y += height;
+  });
+  const grid = scale.ticks
+    .map((k) => `<line class="grid" x1="${px(k.x)}" x2="${px(k.x)}" y1="${AXIS - 4}" y2="${y}"/><text class="tick" x="${px(k.x)}" y="${AXIS - 8}">${escapeHtml(k.label)}</text>`)
+    .join('');
+  return [
+    `<svg id="timeline" xmlns="http://www.w3.org/2000/svg" width="${LAYOUT.width}" height="${y + 4}" viewBox="0 0 ${LAYOUT.width} ${y + 4}"`,
+    ` data-bars="${model.timed}" data-aggregated="${aggregate}" shape-rendering="crispEdges" role="img" aria-label="upload timeline per target">`,
+    `<g class="axis">${grid}</g>`,
+    lanes.join(''),
+    '</svg>',
+  ].join('');
+}
+
+function renderLane(t: TargetStats, index: number, top: number, height: number, h: number, scale: TimeScale, aggregate: boolean): string {
+  const label = t.target.length > 34 ? `${t.target.slice(0, 33)}…` : t.target;
+  const rowY = (u: { sublane: number }) => top + PAD + u.sublane * (h + 2);
+  const bars = aggregate ? mergedBars(t.uploads, scale, rowY, h) : t.uploads.map((u) => bar(u, scale, rowY(u), h)).join('');
+  return [
+    `<g class="lane" data-target="${escapeHtml(t.target)}" data-sublanes="${t.sublanes}" data-uploads="${t.uploads.length}">`,
+    `<rect class="lane-bg${index % 2 ? ' odd' : ''}" x="0" y="${top}" width="${LAYOUT.width}" height="${height}"/>`,
+    `<text class="lane-label" x="8" y="${top + Math.min(height / 2, 16) + 4}"><title>${escapeHtml(t.target)}</title>${escapeHtml(label)}</text>`,
+    height >= 30 ? `<text class="lane-sub" x="8" y="${top + 30}">${formatCount(t.uploads.length)} uploads · peak ${t.peak} at once</text>` : '',
+    bars,
+    '</g>',
+  ].join('');
+}
+
+function bar(u: TimedUpload, scale: TimeScale, y: number, h: number): string {
+  const x = scale.x(u.start);
+  const w = Math.max(1, scale.x(u.end) - x);
+  const tip = `${u.row.filePath}\n${u.row.status}, ${u.end - u.start} ms, ${u.row.attempts} attempt${u.row.attempts === 1 ? '' : 's'}\n`
+    + `${formatOffset(u.start - scale.t0, 1)} → ${formatOffset(u.end - scale.t0, 1)}`;
+  return `<rect class="bar${u.failed ? ' failed' : ''}" x="${px(x)}" y="${y}" width="${px(w)}" height="${h}"><title>${escapeHtml(tip)}</title></rect>`;
+}
+
+/**
+ * One rect per run of bars (same sub-lane, same outcome) that touch on screen. Failed
+ * runs take the top half of their sub-lane: at this density a single failure still
+ * spans a whole pixel, and full height would paint a mostly healthy lane red.
+ */
+function mergedBars(uploads: readonly TimedUpload[], scale: TimeScale, rowY: (u: TimedUpload) => number, h: number): string {
+  interface Run { x0: number; x1: number; y: number; count: number; from: number; to: number; failed: boolean }
+  const open = new Map<string, Run>();
+  const ok: string[] = [];
+  const bad: string[] = [];
+  const flush = (r: Run) => {
+    const tip = `${r.count} ${r.failed ? 'failed ' : ''}upload${r.count === 1 ? '' : 's'}, ${formatOffset(r.from - scale.t0, 1)} → ${formatOffset(r.to - scale.t0, 1)}`;
+    (r.failed ? bad : ok).push(`<rect class="bar agg${r.failed ? ' failed' : ''}" data-count="${r.count}" x="${px(r.x0)}" y="${r.y}" width="${px(Math.max(1, r.x1 - r.x0))}" height="${r.failed ? Math.ceil(h / 2) : h}"><title>${tip}</title></rect>`);
+  };
+  for (const u of uploads) {
+    const key = `${u.sublane}:${u.failed}`;
+    const x0 = scale.x(u.start);
+    const x1 = Math.max(x0 + 1, scale.x(u.end));
+    const run = open.get(key);
+    if (run && x0 <= run.x1 + 1) {
+      run.x1 = Math.max(run.x1, x1);
+      run.to = Math.max(run.to, u.end);
+      run.count++;
+      continue;
+    }
+    if (run) flush(run);
+    open.set(key, { x0, x1, y: rowY(u), count: 1, from: u.start, to: u.end, failed: u.failed });
+  }
+  for (const r of open.values()) flush(r);
+  // failed runs last, drawn on top of the uploads around them
+  return ok.join('') + bad.join('');
+}

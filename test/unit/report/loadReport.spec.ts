@@ -1,0 +1,35 @@
+import { expect } from 'chai';
+import { ConfigError } from '../../../src/errors.js';
+import { loadReportData } from '../../../src/report/loadReport.js';
+import type { FileStatus, Store } from '../../../src/store/types.js';
+import { batch, row } from './fixtures.js';
+
+/** Only what loadReportData reads; anything else it touched would throw. */
+function fakeStore(calls: unknown[][] = []): Store {
+  const b = batch();
+  return {
+    getBatch: async (id: string) => (id === b.id ? b : undefined),
+    listFiles: async (batchId: string, opts?: { status?: FileStatus; limit?: number }) => {
+      calls.push([batchId, opts]);
+      return [row('a', 'http://a:1', 0, 1)];
+    },
+  } as unknown as Store;
+}
+
+describe('loadReportData', () => {
+  it('should read the batch and all its file rows', async () => {
+    const calls: unknown[][] = [];
+    const before = Date.now();
+    const d = await loadReportData(fakeStore(calls), 'b-report');
+    expect(d.batch.id).to.equal('b-report');
+    expect(d.files.map((f) => f.filePath)).to.deep.equal(['a']);
+    expect(calls).to.deep.equal([['b-report', undefined]]);
+    expect(d.generatedAt).to.be.at.least(before);
+  });
+
+  it('should throw a ConfigError naming an unknown batch', async () => {
+    const err = await loadReportData(fakeStore(), 'nope').catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(ConfigError);
+    expect((err as Error).message).to.equal('unknown batch "nope"');
+  });
+});
