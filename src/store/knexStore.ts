@@ -4,7 +4,7 @@ import type { Dialect } from './parseDbUrl.js';
 import { FanoutMigrationSource } from './migrationSource.js';
 import {
   FILE_MERGE_COLUMNS, fromBatchRecord, fromFileRecord, fromProcessRecord, pathKey, toBatchRecord, toCallRecord,
-  toFileRecord, type BatchRecord, type CallRecord, type FileRecord, type ProcessRecord,
+  toFileRecord, type BatchRecord, type FileRecord, type ProcessRecord,
 } from './rows.js';
 import type { BatchCounts, BatchRow, CallRow, FileRow, FileStatus, ProcessRow, Store, TargetCounts } from './types.js';
 
@@ -19,6 +19,30 @@ function chunks<T>(items: readonly T[], size = MAX_ROWS_PER_STATEMENT): T[][] {
   return out;
 }
 
+/** Statement sizes the upserts use, so a handful of compiled statements serve every batch. */
+const SHAPES = [MAX_ROWS_PER_STATEMENT, 256, 128, 64, 32, 16, 8, 4, 2, 1];
+
+/**
+ * Split into chunks whose sizes are all in SHAPES (largest first). On SQLite, building
+ * and preparing the statement is most of a write's cost, so a few cached shapes win;
+ * on MySQL each statement is a round trip, so there it is plain 500-row chunks.
+ */
+function shapedChunks<T>(items: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; ) {
+    const size = SHAPES.find((n) => n <= items.length - i) as number;
+    out.push(items.slice(i, i + size));
+    i += size;
+  }
+  return out;
+}
+
+interface Compiled {
+  sql: string;
+  /** column order of one row's bindings */
+  columns: string[];
+}
+
 /** Last row wins for a repeated (batch, path), so one statement never hits its own row twice. */
 function lastPerKey<T extends { batch_id: string; path_key: string }>(rows: readonly T[]): T[] {
   return [...new Map(rows.map((r) => [`${r.batch_id}\0${r.path_key}`, r])).values()];
@@ -26,6 +50,9 @@ function lastPerKey<T extends { batch_id: string; path_key: string }>(rows: read
 
 /** The Store on knex: the same queries on SQLite and MySQL/MariaDB. */
 export class KnexStore implements Store {
+  /** multi-row upsert SQL by table and row count: knex builds each shape once, not per batch */
+  private readonly compiled = new Map<string, Compiled>();
+
   constructor(
     readonly knex: Knex,
     readonly dialect: Dialect,
@@ -82,20 +109,42 @@ export class KnexStore implements Store {
   }
 
   async recordOutcomes(rows: readonly FileRow[], calls: readonly CallRow[]): Promise<void> {
+    const callRecords = lastPerKey(calls.map(toCallRecord)) as unknown as Record<string, unknown>[];
     await this.knex.transaction(async (trx) => {
       await this.upsertFiles(trx, rows);
-      for (const part of chunks(lastPerKey(calls.map(toCallRecord)))) {
-        // insert-or-keep: an existing call keeps its status. A no-op update rather than
-        // .ignore(), which on MySQL is INSERT IGNORE and would turn data errors into warnings.
-        await trx<CallRecord>('calls').insert(part).onConflict([...KEY]).merge(['path_key']);
-      }
+      // insert-or-keep: an existing call keeps its status. A no-op update rather than
+      // .ignore(), which on MySQL is INSERT IGNORE and would turn data errors into warnings.
+      await this.upsert(trx, 'calls', callRecords, ['path_key']);
     });
   }
 
   private async upsertFiles(trx: Knex.Transaction, rows: readonly FileRow[]): Promise<void> {
-    for (const part of chunks(lastPerKey(rows.map(toFileRecord)))) {
-      await trx<FileRecord>('file_distributions').insert(part).onConflict([...KEY]).merge([...FILE_MERGE_COLUMNS]);
+    await this.upsert(trx, 'file_distributions', lastPerKey(rows.map(toFileRecord)) as unknown as Record<string, unknown>[], FILE_MERGE_COLUMNS);
+  }
+
+  /** `insert ... on conflict (batch_id, path_key) do update set <merge>` in multi-row statements. */
+  private async upsert(trx: Knex.Transaction, table: string, records: readonly Record<string, unknown>[], merge: readonly string[]): Promise<void> {
+    for (const part of this.dialect === 'sqlite' ? shapedChunks(records) : chunks(records)) {
+      const { sql, columns } = this.compile(table, part, merge);
+      const bindings: unknown[] = [];
+      for (const r of part) for (const c of columns) bindings.push(r[c] ?? null);
+      await trx.raw(sql, bindings as Knex.RawBinding[]);
     }
+  }
+
+  private compile(table: string, part: readonly Record<string, unknown>[], merge: readonly string[]): Compiled {
+    const key = `${table}:${part.length}`;
+    let c = this.compiled.get(key);
+    if (!c) {
+      if (this.compiled.size >= 64) this.compiled.clear(); // MySQL batches come in any size
+      // compile with marker values, so the bindings of row 0 say the column order knex chose
+      const columns = Object.keys(part[0]);
+      const markers = part.map((_, i) => Object.fromEntries(columns.map((col) => [col, `${i}\0${col}`])));
+      const q = this.knex(table).insert(markers).onConflict([...KEY]).merge([...merge]).toSQL();
+      c = { sql: q.sql, columns: (q.bindings as string[]).slice(0, columns.length).map((b) => b.split('\0')[1]) };
+      this.compiled.set(key, c);
+    }
+    return c;
   }
 
   async lookupProcess(id: number): Promise<ProcessRow | undefined> {
