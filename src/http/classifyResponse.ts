@@ -7,9 +7,11 @@ export function isTransientStatus(status: number): boolean {
 
 /** Retry-After as ms: delta-seconds or an HTTP date; undefined if absent or unreadable. */
 export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
+  const v = (Array.isArray(value) ? value[0] : value)?.trim();
   if (!v) return undefined;
-  if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000;
+  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
+  // V8's Date.parse takes "-5" or "1.5" for dates; an HTTP date names its day and month
+  if (!/[a-z]/i.test(v)) return undefined;
   const at = Date.parse(v);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }

@@ -166,7 +166,8 @@ export class Fleet {
     this.opts.logger?.warn('target_down', { event: 'target_down', batchId: this.opts.batchId, target: s.target, consecutiveFailures: s.consecutiveFailures });
     const timer = setInterval(() => {
       void this.opts.probe(s.target).then((ok) => {
-        if (ok && !s.up) this.markUp(s);
+        // a probe still out when the fleet closed must not bring a target up after the run
+        if (ok && !s.up && this.probes.get(s.target) === timer) this.markUp(s);
       });
     }, this.opts.probeMs);
     timer.unref();

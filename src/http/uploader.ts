@@ -58,7 +58,9 @@ export class Uploader {
         connections: perTarget,
         pipelining,
         connectTimeout: connectTimeoutMs,
-        headersTimeout: idleTimeoutMs,
+        // the IdleWatchdog owns the wait for the answer: undici's clock would run on while a
+        // chunk waits for --bwlimit tokens, and only moves on each write the socket refuses
+        headersTimeout: 0,
         bodyTimeout: idleTimeoutMs,
         keepAliveTimeout: 30_000,
       };
@@ -83,6 +85,7 @@ export class Uploader {
     if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
 
     const hash = createHash('sha256');
+    // armed only once the request goes out: reading the file and waiting for tokens is not idling
     const idle = new IdleWatchdog(this.opts.idleTimeoutMs ?? 60_000, signal);
     let body: Buffer | AsyncIterable<Buffer>;
     let sentDigest: string | undefined;
@@ -98,6 +101,7 @@ export class Uploader {
     }
 
     try {
+      idle.touch();
       const res = await pool.request({
         path: wirePath(basePath, file.path),
         method: 'PUT',
@@ -148,7 +152,16 @@ function fileChanged(file: SourceFile, now: number): UploadError {
   return err;
 }
 
-/** Read the file in 1 MiB chunks, hash each chunk on its way out, throttle, and mark progress. */
+/** Hand the socket this much at a time, so progress is seen (and the watchdog fed) at this grain. */
+export const SLICE_BYTES = 64 << 10;
+/** a wait for the socket this long means it is full: from here it takes bytes at the receiver's pace */
+const PACED_WAIT_MS = 10;
+
+/**
+ * Read the file in 1 MiB chunks, hash and throttle each on its way out, and hand it to the
+ * socket in slices, each one that the socket takes counting as bytes moving. Waiting for
+ * tokens is not idling: the watchdog is paused meanwhile.
+ */
 async function* streamAndHash(
   file: SourceFile,
   hash: ReturnType<typeof createHash>,
@@ -157,19 +170,36 @@ async function* streamAndHash(
 ): AsyncGenerator<Buffer> {
   const stream = createReadStream(file.absPath, { highWaterMark: CHUNK_BYTES, start: 0, end: Math.max(0, file.size - 1) });
   let n = 0;
+  // The socket takes its first few MB at once (kernel buffers); from its first real wait on it
+  // takes bytes at the receiver's pace. When the body ends, that first lot still sits in the
+  // buffers draining at that pace, and nothing here can see it move.
+  let buffered = 0;
+  let paced = 0;
+  let pacedFrom = 0;
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       n += chunk.length;
       hash.update(chunk);
+      idle.pause();
       await throttle(chunk.length);
       idle.touch();
-      yield chunk;
+      for (let at = 0; at < chunk.length; at += SLICE_BYTES) {
+        const slice = chunk.subarray(at, at + SLICE_BYTES);
+        const t = performance.now();
+        yield slice;
+        idle.touch();
+        if (!pacedFrom && performance.now() - t >= PACED_WAIT_MS) pacedFrom = t;
+        if (pacedFrom) paced += slice.length;
+        else buffered += slice.length;
+      }
     }
   } finally {
     stream.destroy();
   }
   if (n !== file.size) throw fileChanged(file, n);
-  idle.stop(); // from here undici's headersTimeout watches the wait for the answer
+  // so the answer may take the idle timeout plus twice their estimated drain time
+  const drainMs = pacedFrom ? (buffered * (performance.now() - pacedFrom)) / paced : 0;
+  idle.awaitAnswer(2 * drainMs);
 }
 
 /** Aborts the attempt when no bytes moved for `ms`; also follows an outer abort signal. */
@@ -177,24 +207,37 @@ class IdleWatchdog {
   private readonly ac = new AbortController();
   private timer?: NodeJS.Timeout;
   private fired = false;
+  private stopped = false;
   readonly signal: AbortSignal;
 
   constructor(private readonly ms: number, outer?: AbortSignal) {
     this.signal = outer ? AbortSignal.any([this.ac.signal, outer]) : this.ac.signal;
-    this.touch();
   }
 
+  /** Bytes moved (or the request went out): the clock starts again. */
   touch(): void {
+    if (this.stopped) return;
     if (this.timer) this.timer.refresh();
-    else
-      this.timer = setTimeout(() => {
-        this.fired = true;
-        this.ac.abort();
-      }, this.ms);
+    else this.arm(this.ms);
   }
 
-  stop(): void {
+  /** Not our idleness (waiting for --bwlimit tokens): stop the clock until the next touch. */
+  pause(): void {
     clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** The whole body is handed over: the answer may take `extraMs` longer than the idle timeout. */
+  awaitAnswer(extraMs: number): void {
+    if (this.stopped) return;
+    this.pause();
+    this.arm(this.ms + extraMs);
+  }
+
+  /** The answer is in (or the attempt is over): for good. */
+  stop(): void {
+    this.stopped = true;
+    this.pause();
   }
 
   reason(err: unknown): unknown {
@@ -202,5 +245,12 @@ class IdleWatchdog {
     const e = new UploadError(`no bytes moved for ${this.ms} ms`, true, undefined, undefined, { cause: err });
     Object.defineProperty(e, 'code', { value: 'FANOUT_IDLE_TIMEOUT' });
     return e;
+  }
+
+  private arm(ms: number): void {
+    this.timer = setTimeout(() => {
+      this.fired = true;
+      this.ac.abort();
+    }, ms);
   }
 }

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defer, mergeMap, of, type OperatorFunction } from 'rxjs';
 import { describeError } from '../errors.js';
@@ -33,6 +34,9 @@ export interface UploadDeps {
  *   results:     ----a'---c'-b'-|   (in completion order)
  */
 export function uploadFiles(deps: UploadDeps): OperatorFunction<Assignment, UploadResult> {
+  // every file in backoff or waiting for --bwlimit tokens listens on it: more than Node's
+  // default of 10 is normal here, and its warning would be a stray non-JSON line on stderr
+  if (deps.signal) setMaxListeners(0, deps.signal);
   return mergeMap((a) => (a.skip ? of(skipped(a)) : defer(() => uploadOne(a, deps))), deps.maxWaiting ?? Infinity);
 }
 
@@ -80,23 +84,22 @@ export async function uploadOne(a: Assignment, deps: UploadDeps): Promise<Upload
       logger.debug('file_complete', { event: 'file_complete', batchId, file: file.path, target, bytes: file.size, attempts });
       return result('uploaded', { sha256: out.sha256, verified: out.verified });
     } catch (raw) {
+      const err = classifyError(raw);
+      // counted before the slot goes back, so no waiter is handed a target this failure marks down
+      if (!signal?.aborted) fleet.reportFailure(target, isHostFault(err));
       lease.release();
       if (signal?.aborted) return result('pending', { finishedAt: null });
-      const err = classifyError(raw);
-      fleet.reportFailure(target, isHostFault(err));
       lastError = describeError(err);
       if (!err.transient) {
         logger.warn('file_error', { event: 'file_error', batchId, file: file.path, target, attempts, error: lastError });
         fleet.countFailed(target);
         return result('failed', { error: lastError });
       }
-      if (n > retries || !fleet.isUp(target)) {
-        exhausted.add(target); // fail over: any other healthy target
-        preferred = null;
-      } else {
-        preferred = target;
-      }
-      const delay = wait(n, err.retryAfterMs);
+      const failOver = n > retries || !fleet.isUp(target);
+      if (failOver) exhausted.add(target); // any other healthy target
+      preferred = failOver ? null : target;
+      // backoff and Retry-After spare the target that asked for them; another need not wait
+      const delay = failOver ? 0 : wait(n, err.retryAfterMs);
       logger.warn('file_retry', { event: 'file_retry', batchId, file: file.path, target, attempt: attempts, error: lastError, delayMs: delay });
       try {
         await sleep(delay, undefined, { signal });
