@@ -1,10 +1,11 @@
 import type { CommandModule } from 'yargs';
 import type { CliContext } from './context.js';
+import { demoCommand } from './demo.js';
 import { migrateCommand } from './migrate.js';
 import { serveCommand } from './serve.js';
 import { uploadCommand } from './upload.js';
 
 /** Every command of the CLI, bound to one context. */
 export function commands(ctx: CliContext): CommandModule<object, never>[] {
-  return [uploadCommand(ctx), serveCommand(ctx), migrateCommand(ctx)] as unknown as CommandModule<object, never>[];
+  return [uploadCommand(ctx), serveCommand(ctx), migrateCommand(ctx), demoCommand(ctx)] as unknown as CommandModule<object, never>[];
 }

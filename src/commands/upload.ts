@@ -4,6 +4,8 @@ import { dryRun } from '../dryRun.js';
 import { ConfigError, describeError } from '../errors.js';
 import { createLogger, flushLogger } from '../logger.js';
 import { ASSIGN_STRATEGIES } from '../operators/assignTargets.js';
+import { LogRouter } from '../progress/logRouter.js';
+import { progressIntervalFrom, startProgress, wantsBars } from '../progress/startProgress.js';
 import { runBatch } from '../runBatch.js';
 import type { Summary } from '../types.js';
 import type { CliContext } from './context.js';
@@ -40,7 +42,7 @@ export function uploadOptions(y: Argv) {
     .option('json', { type: 'boolean', describe: 'print one JSON summary on stdout' })
     .option('log-level', { type: 'string', nargs: 1, choices: LOG_LEVELS, default: DEFAULTS.logLevel })
     .option('log-file', { type: 'string', nargs: 1, coerce: single('log-file') })
-    .option('progress', { type: 'boolean', describe: 'live progress on stderr (default: on when stderr is a TTY)' })
+    .option('progress', { type: 'boolean', describe: 'live progress bars on stderr (default: on when stderr is a TTY); without them a "progress" log line every 5 s ($FANOUT_PROGRESS_INTERVAL_MS)' })
     .option('report', { type: 'string', nargs: 1, coerce: single('report'), describe: 'write the timeline report (HTML) when the batch ends' });
 }
 
@@ -79,19 +81,32 @@ export function uploadCommand(ctx: CliContext): CommandModule<object, UploadArgs
         ctx.exitCode = await printDryRun(ctx, config);
         return;
       }
-      const logger = createLogger({ level: config.logLevel, file: config.logFile, stream: ctx.stderr, secrets: [config.token ?? '', ...dbSecret(config.db)] });
+      const intervalMs = progressIntervalFrom(ctx.env);
+      // log lines to the terminal go through the router, which prints them above the bars while they show
+      const logRouter = config.logFile ? undefined : new LogRouter(ctx.stderr);
+      const logger = createLogger({ level: config.logLevel, file: config.logFile, stream: logRouter ?? ctx.stderr, secrets: [config.token ?? '', ...dbSecret(config.db)] });
+      const progress = startProgress({ bars: wantsBars(config.progress, ctx.isTTY), stream: ctx.stderr, logger, intervalMs, logRouter });
       const stop = new AbortController();
       const abort = new AbortController();
       const onSignal = () => (stop.signal.aborted ? abort.abort() : stop.abort());
       ctx.signals.on('SIGINT', onSignal);
       ctx.signals.on('SIGTERM', onSignal);
       try {
-        const summary = await runBatch(config, { logger, stop: stop.signal, abort: abort.signal });
+        let summary: Summary;
+        try {
+          summary = await runBatch(config, { logger, stop: stop.signal, abort: abort.signal, onStart: progress.onStart, onTally: progress.onTally });
+        } finally {
+          progress.stop(); // before the summary, and on every way out
+        }
         ctx.stdout.write(config.json ? `${JSON.stringify(summary)}\n` : formatSummary(summary));
         ctx.exitCode = exitCodeOf(summary);
       } finally {
-        ctx.signals.off('SIGINT', onSignal);
-        ctx.signals.off('SIGTERM', onSignal);
+        // once interrupted, a further signal while the summary is written must not kill the
+        // process (its exit code would be lost): the handler stays, and is a no-op by now
+        if (!stop.signal.aborted) {
+          ctx.signals.off('SIGINT', onSignal);
+          ctx.signals.off('SIGTERM', onSignal);
+        }
         await flushLogger(logger);
       }
     },
