@@ -34,4 +34,7 @@ export { TokenBucket } from './http/tokenBucket.js';
 export { startReceiver, type Receiver, type ReceiverOptions } from './http/server.js';
 export { createStore, parseDbUrl, redactDbUrl } from './store/createStore.js';
 export type { Store, FileRow, CallRow, BatchRow, ProcessRow } from './store/types.js';
+export { renderReport } from './report/renderReport.js';
+export { loadReportData } from './report/loadReport.js';
+export { writeReport, checkReportPath } from './report/writeReport.js';
 export { runCli } from './cli.js';

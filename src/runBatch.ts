@@ -7,6 +7,7 @@ import { Uploader, type UploaderOptions } from './http/uploader.js';
 import { silentLogger, type Logger } from './logger.js';
 import { emptyTally } from './operators/tallyResults.js';
 import { distribute } from './pipeline.js';
+import { checkReportPath, writeReport } from './report/writeReport.js';
 import { createStore, redactDbUrl } from './store/createStore.js';
 import type { Store } from './store/types.js';
 import type { BatchStatus, Summary, Tally } from './types.js';
@@ -68,6 +69,7 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
   let existing: Awaited<ReturnType<Store['getBatch']>>;
   let auditFormId: number | null = null;
   try {
+    if (config.report) await checkReportPath(config.report, 'report');
     store = deps.store ?? (await openStore(config, logger));
     try {
       if (config.processId !== undefined) {
@@ -154,6 +156,13 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
       .updateBatch(batchId, { status, total: summary.total, uploaded: summary.uploaded, failed: summary.failed, skipped: summary.skipped, bytes: summary.bytes, finishedAt: Date.now() })
       .catch((err) => logger.error('batch_status_unwritten', { event: 'batch_status_unwritten', batchId, error: describeError(err) }));
     logger.info('batch_complete', { event: 'batch_complete', ...summary });
+    if (config.report) {
+      // the batch is done and recorded: a report that cannot be written is logged, not fatal
+      await writeReport(store, batchId, config.report).then(
+        () => logger.info('report_written', { event: 'report_written', batchId, file: config.report }),
+        (err) => logger.error('report_failed', { event: 'report_failed', batchId, file: config.report, error: describeError(err) }),
+      );
+    }
     return summary;
   } finally {
     if (!deps.store) await store.close().catch(() => undefined);

@@ -2,10 +2,12 @@ import type { CommandModule } from 'yargs';
 import type { CliContext } from './context.js';
 import { demoCommand } from './demo.js';
 import { migrateCommand } from './migrate.js';
+import { reportCommand } from './report.js';
 import { serveCommand } from './serve.js';
+import { statusCommand } from './status.js';
 import { uploadCommand } from './upload.js';
 
 /** Every command of the CLI, bound to one context. */
 export function commands(ctx: CliContext): CommandModule<object, never>[] {
-  return [uploadCommand(ctx), serveCommand(ctx), migrateCommand(ctx), demoCommand(ctx)] as unknown as CommandModule<object, never>[];
+  return [uploadCommand(ctx), serveCommand(ctx), reportCommand(ctx), statusCommand(ctx), migrateCommand(ctx), demoCommand(ctx)] as unknown as CommandModule<object, never>[];
 }

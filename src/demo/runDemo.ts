@@ -2,7 +2,7 @@ import { mkdtemp, realpath, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { writeReport } from '../commands/report.js';
+import { writeReport } from '../report/writeReport.js';
 import { formatDuration } from '../commands/format.js';
 import type { Logger } from '../logger.js';
 import type { LogRouter } from '../progress/logRouter.js';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createStore } from '../../src/store/createStore.js';
@@ -121,6 +121,19 @@ describe('fanout upload (CLI)', () => {
     const ok = await spawnCli(['upload', tree.dir, '--target', fleet.urls.join(','), '--db', db, '--json']).done;
     expect(ok.code, ok.stderr).to.equal(0);
     expect(JSON.parse(ok.stdout).uploaded).to.equal(tree.files.size);
+  });
+
+  it('should write the timeline report with --report, and refuse a report path in a missing directory', async () => {
+    const out = path.join(work, 'r.html');
+    const r = await cli(['upload', tree.dir, '--target', fleet.urls.join(','), '--db', db, '--json', '--report', out, '--batch-id', 'rep1']);
+    expect(r.code, r.stderr).to.equal(0);
+    const html = await readFile(out, 'utf8');
+    expect(html).to.contain('rep1');
+    expect(html).to.contain(fleet.urls[0]);
+    const bad = await cli(['upload', tree.dir, '--target', fleet.urls[0], '--db', `sqlite:${path.join(work, 'x.sqlite')}`, '--report', path.join(work, 'nope', 'r.html')]);
+    expect(bad.code).to.equal(2);
+    expect(bad.stderr).to.match(/bad --report ".*nope\/r\.html"/);
+    expect(existsSync(path.join(work, 'x.sqlite'))).to.equal(false);
   });
 
   it('should print the plan and write nothing with --dry-run', async () => {
