@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# usage: fanout-peer.sh DIR URL1,URL2,... CONC [fanout upload options...]
+# fanout as a harness peer: `fanout upload DIR --target URLS --concurrency CONC
+# --per-target ceil(CONC / hosts) [options]`. exec'd, so GNU time measures node itself.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+dir=$1 urls=$2 conc=$3; shift 3
+IFS=, read -ra hosts <<< "$urls"
+n=${#hosts[@]}
+exec node "$root/dist/src/cli.js" upload "$dir" --target "$urls" --concurrency "$conc" \
+  --per-target $(( (conc + n - 1) / n )) "$@"

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# usage: run.sh SCENARIO ['EXTRA PEER COMMAND with {dir} {urls} {conc}']
+#   SCENARIO: S1|seed  S2|skew  S3|throughput  S4|large  S5|many
+#   env: PEERS="seq-undici gather-undici ..." (default: all)  REPEAT=1 (interleaved)
+#        TIMEOUT=600 (s per peer run)  CONC=<override>  EXTRA_NAME=extra
+#   fanout-vendored addition: run.sh SCENARIO --extra NAME 'CMD' [--extra NAME2 'CMD2' ...]
+#        defines several extra peers in one invocation; each is appended to PEERS unless PEERS
+#        already names it (then PEERS decides the order). The single-CMD form above still works.
+# Prints one JSON line per peer run on stdout; progress goes to stderr.
+set -uo pipefail
+B=$(cd "$(dirname "$0")" && pwd)
+W=/tmp/fanout-bench                      # cached data, logs
+R=${RECV_DIR:-/dev/shm/fanout-bench-recv} # receiver --dir (tmpfs)
+ports=(9101 9102 9103 9104 9105)
+delay=0 perport= slots=64 mode=sink ideal=null rr=null
+case ${1:-} in
+  S1|seed)       sc=seed       n=2000   size=16384     conc=10 slots=1 delay=20 mode=dir ideal=8 rr=8 ;;
+  # dynamic ideal = 2000 / (4/0.020 + 1/0.080); round-robin is forced to 400 x 80 ms = 32 s
+  S2|skew)       sc=skew       n=2000   size=16384     conc=10 slots=1 perport=20,20,20,20,80 mode=dir ideal=9.412 rr=32 ;;
+  S3|throughput) sc=throughput n=10000  size=65536     conc=32 ;;
+  S4|large)      sc=large      n=10     size=268435456 conc=5 ;;
+  S5|many)       sc=many       n=100000 size=1024      conc=32 ;;
+  *) sed -n '2,9p' "$0" >&2; exit 2 ;;
+esac
+conc=${CONC:-$conc} TIMEOUT=${TIMEOUT:-600}
+declare -A CMD=(
+  [seq-undici]="node $B/peers/seq-undici.mjs {dir} {urls} {conc}"
+  [gather-undici]="node $B/peers/gather-undici.mjs {dir} {urls} {conc}"
+  [pool-undici]="node $B/peers/pool-undici.mjs {dir} {urls} {conc}"
+  [curl-parallel]="$B/peers/curl-parallel.sh {dir} {urls} {conc}"
+  [xargs-curl]="$B/peers/xargs-curl.sh {dir} {urls} {conc}"
+  [rclone]="$B/peers/rclone.sh {dir} {urls} {conc}"
+)
+PEERS=${PEERS:-"seq-undici gather-undici pool-undici curl-parallel xargs-curl rclone"}
+if [ "${2:-}" = --extra ]; then # fanout-vendored addition: several extra peers
+  shift
+  while [ $# -gt 0 ]; do
+    [ "$1" = --extra ] && [ $# -ge 3 ] || { echo "usage: run.sh SCENARIO --extra NAME CMD [--extra NAME CMD ...]" >&2; exit 2; }
+    CMD[$2]=$3; [[ " $PEERS " == *" $2 "* ]] || PEERS="$PEERS $2"; shift 3
+  done
+elif [ -n "${2:-}" ]; then CMD[${EXTRA_NAME:-extra}]=$2; PEERS="$PEERS ${EXTRA_NAME:-extra}"; fi
+for p in $PEERS; do [ -n "${CMD[$p]:-}" ] || { echo "unknown peer: $p (known: ${!CMD[*]})" >&2; exit 2; }; done
+
+mkdir -p "$W/data"
+data=$W/data/${n}x$size
+if [ ! -f "$data.done" ]; then
+  echo "# generating $n x $size B in $data" >&2
+  rm -rf "$data" && "$B/gen.sh" "$data" "$n" "$size" && touch "$data.done" || exit 1
+fi
+
+RPID= NPID=
+stop() { for p in $NPID $RPID; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; RPID= NPID=; }
+trap stop EXIT
+
+start_receiver() { # $1 = sink|dir
+  local a=(--ports "$(IFS=,; echo "${ports[*]}")" --slots "$slots" --delay-ms "$delay")
+  [ -n "$perport" ] && a+=(--delay-ms-per-port "$perport")
+  if [ "$1" = dir ]; then rm -rf "$R"; a+=(--dir "$R"); else a+=(--sink); fi
+  node "$B/receiver.mjs" "${a[@]}" > "$W/receiver.log" 2>&1 & RPID=$!
+  for _ in $(seq 100); do grep -q READY "$W/receiver.log" && return; sleep 0.05; done
+  cat "$W/receiver.log" >&2; exit 1
+}
+
+start_nginx() { # WebDAV front on port+100 per receiver: PROPFIND/MKCOL served from $R/<port>, PUT proxied
+  mkdir -p "$W/nginx/tmp"
+  { echo "load_module /usr/lib/nginx/modules/ngx_http_dav_ext_module.so; user root; worker_processes 1;"
+    echo "daemon off; pid $W/nginx/pid; error_log $W/nginx/error.log; events { worker_connections 8192; }"
+    echo "http { access_log off; client_max_body_size 0; client_body_temp_path $W/nginx/tmp;"
+    echo "  proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_request_buffering off; proxy_buffering off;"
+    for p in "${ports[@]}"; do
+      mkdir -p "$R/$p"
+      echo "  upstream r$p { server 127.0.0.1:$p; keepalive 64; }"
+      echo "  server { listen 127.0.0.1:$((p + 100)); location /files/ { alias $R/$p/;"
+      echo "    dav_methods MKCOL; dav_ext_methods PROPFIND OPTIONS; if (\$request_method = PUT) { proxy_pass http://r$p; } } }"
+    done
+    echo "}"; } > "$W/nginx/nginx.conf"
+  nginx -c "$W/nginx/nginx.conf" -e "$W/nginx/error.log" & NPID=$!
+  for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$((ports[0] + 100))/" && return; sleep 0.05; done
+  cat "$W/nginx/error.log" >&2; exit 1
+}
+
+content_ok() { # dir mode: every received file byte-identical to its source
+  [ -f "$data.sha256" ] || (cd "$data" && find . -type f -print0 | xargs -0 sha256sum | LC_ALL=C sort -k2) > "$data.sha256"
+  cmp -s "$data.sha256" <(for p in "${ports[@]}"; do [ -d "$R/$p" ] && (cd "$R/$p" && find . -type f -print0 | xargs -0 -r sha256sum); done | LC_ALL=C sort -k2)
+}
+
+run_peer() { # $1 = peer name, $2 = repetition
+  local name=$1 rmode=$mode base=${ports[0]} urls cmd rc wall rss stats cok=null err load1
+  [ "$name" = rclone ] && rmode=dir # rclone PROPFINDs each file after PUT, so files must exist on disk
+  start_receiver "$rmode"
+  [ "$name" = rclone ] && { start_nginx; base=$((base + 100)); }
+  urls=$(for p in "${ports[@]}"; do printf 'http://127.0.0.1:%s,' $((p - ports[0] + base)); done); urls=${urls%,}
+  cmd=${CMD[$name]//\{dir\}/$data}; cmd=${cmd//\{urls\}/$urls}; cmd=${cmd//\{conc\}/$conc}
+  read -r load1 _ < /proc/loadavg
+  echo "# $sc/$name: $cmd" >&2
+  /usr/bin/time -f '%e %M' -o "$W/time" timeout -k 5 "$TIMEOUT" bash -c "$cmd" > "$W/peer-$name.log" 2>&1
+  rc=$?
+  read -r wall rss < <(tail -n 1 "$W/time")
+  stats=$(for p in "${ports[@]}"; do curl -s "http://127.0.0.1:$p/stats"; done | jq -sc \
+    '{files: (map(.files) | add), bytes: (map(.bytes) | add), dups: (map(.duplicates) | add),
+      mism: (map(.checksumMismatches) | add), infl: (map(.inFlightMax) | max), busy: (map(.busyMs) | max), rrss: (map(.maxRssKb) | max)}')
+  [ "$rmode" = dir ] && { content_ok && cok=true || cok=false; }
+  err=$({ [ "$rc" = 124 ] && echo "timeout after ${TIMEOUT}s"
+          grep -m1 -E 'Error|curl: \([0-9]+\)|ERROR|FATAL|Killed|out of memory' "$W/peer-$name.log"; } | head -n 1 | cut -c1-200)
+  stop; rm -rf "$R"   # free the tmpfs
+  jq -nc --arg sc "$sc" --arg peer "$name" --argjson rep "$2" --argjson n "$n" --argjson size "$size" \
+    --argjson conc "$conc" --argjson wall "$wall" --argjson rss "$rss" --argjson rc "$rc" --argjson st "$stats" \
+    --argjson cok "$cok" --argjson ideal "$ideal" --argjson rr "$rr" --arg err "$err" --arg rmode "$rmode" --argjson load1 "$load1" '
+    def r2: . * 100 | round / 100;
+    {scenario: $sc, peer: $peer, files: $st.files, bytes: $st.bytes, wall_s: $wall,
+     files_per_s: ($st.files / $wall | r2), MB_per_s: ($st.bytes / 1e6 / $wall | r2), peak_rss_kb: $rss,
+     ok: ($rc == 0 and $st.files == $n and $st.bytes == $n * $size and $st.dups == 0 and $st.mism == 0 and $cok != false)} | . + {
+     ideal_s: $ideal, efficiency: (if $ideal and .ok then ($ideal / $wall * 1000 | round / 1000) else null end),
+     rr_ideal_s: $rr, conc: $conc, rep: $rep, rc: $rc, duplicates: $st.dups, host_inflight_max: $st.infl, host_busy_max_s: ($st.busy / 1000 | r2),
+     receiver: $rmode, receiver_rss_kb: $st.rrss, content_ok: $cok, load1_before: $load1} + (if $err != "" then {error: $err} else {} end)'
+}
+
+for ((rep = 1; rep <= ${REPEAT:-1}; rep++)); do
+  for peer in $PEERS; do run_peer "$peer" "$rep"; sleep 1; done
+done
