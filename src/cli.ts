@@ -1,4 +1,7 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2 --max-old-space-size=1024
+// The V8 flags in the line above keep peak memory near the live set: with Node's defaults
+// (16 MiB semi-spaces, a multi-GB old-space limit) the heap grows lazily to ~2x what a
+// batch needs (measured: 25,000 files, peak RSS 199 MB by default, 127 MB with them).
 import yargs from 'yargs';
 import { commands } from './commands/index.js';
 import { processContext, type CliContext } from './commands/context.js';

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { Pool, type Dispatcher } from 'undici';
 import { UploadError } from '../errors.js';
+import { readSmallFile } from '../sources/readSmallFile.js';
 import type { SourceFile } from '../types.js';
 import { isTransientStatus, parseRetryAfter } from './classifyResponse.js';
+import { BufferPool } from './bufferPool.js';
 import { TokenBucket } from './tokenBucket.js';
 
 export interface UploaderOptions {
@@ -47,6 +48,7 @@ export class Uploader {
   private readonly pools = new Map<string, { pool: Dispatcher; basePath: string; bucket?: TokenBucket }>();
   private readonly global?: TokenBucket;
   private readonly small: number;
+  private readonly buffers = new BufferPool();
 
   constructor(targets: readonly string[], private readonly opts: UploaderOptions) {
     const { perTarget, connectTimeoutMs = 10_000, idleTimeoutMs = 60_000, bwlimit, bwlimitPerTarget, pipelining = 1 } = opts;
@@ -89,8 +91,10 @@ export class Uploader {
     const idle = new IdleWatchdog(this.opts.idleTimeoutMs ?? 60_000, signal);
     let body: Buffer | AsyncIterable<Buffer>;
     let sentDigest: string | undefined;
+    let slab: Buffer | undefined;
     if (file.size <= this.small) {
-      const buf = await readFile(file.absPath);
+      slab = this.buffers.take(file.size + 1);
+      const buf = readSmallFile(file.absPath, file.size, slab);
       if (buf.length !== file.size) throw fileChanged(file, buf.length);
       sentDigest = hash.update(buf).digest('hex');
       headers['x-fanout-sha256'] = sentDigest;
@@ -128,6 +132,9 @@ export class Uploader {
       if (received !== undefined && received.toLowerCase() !== digest) {
         throw new UploadError(`checksum mismatch: sent ${digest}, receiver stored ${received}`, true, 422);
       }
+      // a 2xx means the receiver read the whole body: the buffer is ours again (after an error
+      // or an early answer a socket may still hold it, so it is left to the GC)
+      if (slab) this.buffers.give(slab);
       return { sha256: digest, verified: received !== undefined };
     } catch (err) {
       throw idle.reason(err);

@@ -34,7 +34,7 @@ export function outcomeRow(batchId: string, r: UploadResult): FileRow {
  *   result:  ------abc-----d|
  */
 export function recordResults(deps: RecordDeps): OperatorFunction<UploadResult, UploadResult> {
-  const { store, batchId, processId = null, auditFormId = null, logger, dbRetryMs = 60_000, batchSize = 500, batchMs = 50 } = deps;
+  const { store, batchId, processId = null, auditFormId = null, logger, dbRetryMs = 60_000, batchSize = 500, batchMs = 100 } = deps;
   const write = async (batch: UploadResult[]): Promise<UploadResult[]> => {
     const done = batch.filter((r) => r.status === 'uploaded' || r.status === 'failed');
     if (done.length === 0) return batch;

@@ -48,6 +48,8 @@ export async function uploadOne(a: Assignment, deps: UploadDeps): Promise<Upload
   const { fleet, uploader, logger, batchId, retries, signal, now = Date.now } = deps;
   const wait = deps.backoff ?? ((n: number, ra?: number) => backoffMs(n, { retryAfterMs: ra }));
   const file = a.file;
+  // winston builds and pipes a filtered line before dropping it: per-file lines are asked for first
+  const debug = logger.isDebugEnabled();
   const exhausted = new Set<string>();
   const triesOn = new Map<string, number>();
   let preferred = a.target;
@@ -76,12 +78,12 @@ export async function uploadOne(a: Assignment, deps: UploadDeps): Promise<Upload
     attempts++;
     const n = (triesOn.get(target) ?? 0) + 1;
     triesOn.set(target, n);
-    logger.debug('file_start', { event: 'file_start', batchId, file: file.path, target, attempt: attempts });
+    if (debug) logger.debug('file_start', { event: 'file_start', batchId, file: file.path, target, attempt: attempts });
     try {
       const out = await uploader.upload(target, file, signal);
       lease.release();
       fleet.reportSuccess(target);
-      logger.debug('file_complete', { event: 'file_complete', batchId, file: file.path, target, bytes: file.size, attempts });
+      if (debug) logger.debug('file_complete', { event: 'file_complete', batchId, file: file.path, target, bytes: file.size, attempts });
       return result('uploaded', { sha256: out.sha256, verified: out.verified });
     } catch (raw) {
       const err = classifyError(raw);

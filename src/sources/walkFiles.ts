@@ -1,4 +1,5 @@
-import { opendir, lstat, stat } from 'node:fs/promises';
+import { lstatSync, statSync, type Stats } from 'node:fs';
+import { opendir } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import type { SourceFile } from '../types.js';
@@ -13,6 +14,12 @@ export interface WalkOptions {
   onError?: (relPath: string, err: unknown) => void;
   now?: () => number;
 }
+
+// Synchronous on purpose: an async stat is a thread-pool round trip that costs ~70 us of
+// main-thread CPU here against a few us for the call itself (inode data is cached right
+// after the directory listing). The walk runs ahead of the uploads, so this never waits.
+const lstat = async (p: string): Promise<Stats> => lstatSync(p);
+const stat = async (p: string): Promise<Stats> => statSync(p);
 
 /** Byte order of UTF-8 names, so the order is the same on every machine and locale. */
 const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
