@@ -30,8 +30,8 @@ die() { echo "bench: $*" >&2; exit 1; }
 for t in node curl jq timeout; do command -v "$t" > /dev/null || die "missing tool: $t"; done
 [ -x /usr/bin/time ] || die "missing GNU time (/usr/bin/time): apt-get install time"
 [ -d "$ROOT/node_modules/undici" ] || die "run npm ci first (the harness's Node peers use the project's undici)"
-if [ ! -f "$ROOT/dist/src/cli.js" ]; then
-  echo "# dist/src/cli.js missing: npm run build" >&2
+if [ ! -f "$ROOT/dist/fanout.mjs" ]; then
+  echo "# dist/fanout.mjs missing: npm run build" >&2
   (cd "$ROOT" && npm run build >&2) || die "build failed"
 fi
 
@@ -48,7 +48,7 @@ reset_dbs() {
   fi
 }
 migrate() { # fanout creates its tables on first use; do it here so no timed run pays the DDL
-  node "$ROOT/dist/src/cli.js" migrate --db "$1" > /dev/null || die "fanout migrate --db $1 failed"
+  node "$ROOT/dist/fanout.mjs" migrate --db "$1" > /dev/null || die "fanout migrate --db $1 failed"
 }
 
 fanout_cmd() { # $1 = peer name, $2 = scenario -> harness command (placeholders filled in by run.sh)

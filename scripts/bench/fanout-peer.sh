@@ -7,6 +7,6 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 dir=$1 urls=$2 conc=$3; shift 3
 IFS=, read -ra hosts <<< "$urls"
 n=${#hosts[@]}
-# the bin as npm installs it: its shebang carries the V8 memory flags
-exec "$root/dist/src/cli.js" upload "$dir" --target "$urls" --concurrency "$conc" \
+# the bin as npm installs it (the bundle): its shebang carries the V8 memory flags
+exec "$root/dist/fanout.mjs" upload "$dir" --target "$urls" --concurrency "$conc" \
   --per-target $(( (conc + n - 1) / n )) "$@"

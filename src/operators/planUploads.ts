@@ -59,7 +59,7 @@ async function decide(a: Assignment, row: FileRow | undefined): Promise<Assignme
  *   result:      ------abc-----d|
  */
 export function planUploads(deps: PlanDeps): OperatorFunction<Assignment, Assignment> {
-  const { store, batchId, resume = false, logger, dbRetryMs = 60_000, batchSize = 500, batchMs = 100 } = deps;
+  const { store, batchId, resume = false, logger, dbRetryMs = 60_000, batchSize = 500, batchMs = 25 } = deps;
   const planBatch = async (batch: Assignment[]): Promise<Assignment[]> => {
     let planned = batch;
     if (resume) {

@@ -18,7 +18,11 @@ export async function countFiles(dir: string, walk: WalkOptions, opts: CountOpti
   for await (const _file of walkFiles(dir, walk)) {
     if (signal?.aborted) return null; // leaving the loop closes the walker and its open directory
     n++;
-    if (n % every === 0) onCount?.(n);
+    if (n % every === 0) {
+      onCount?.(n);
+      // the walk's stats are synchronous: give the upload pipeline the event loop now and then
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
   return signal?.aborted ? null : n;
 }

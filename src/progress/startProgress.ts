@@ -60,7 +60,9 @@ export function startProgress(opts: ProgressOptions): Progress {
   let stopped = false;
   return {
     onStart(run) {
-      if (stopped) return;
+      // no bars and progress lines filtered out by the log level: nothing to show, so no
+      // background count either (it would stat every file a second time for nobody)
+      if (stopped || (!bars && !logger.isInfoEnabled())) return;
       tracker.onStart(run);
       if (bars) {
         display = showBars(tracker, run.fleet.snapshot().map((s) => s.target), { stream, fps });
