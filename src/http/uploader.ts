@@ -159,8 +159,8 @@ function fileChanged(file: SourceFile, now: number): UploadError {
   return err;
 }
 
-/** Hand the socket this much at a time, so progress is seen (and the watchdog fed) at this grain. */
-export const SLICE_BYTES = 64 << 10;
+/** Hand the socket this much at a time (one read chunk: smaller slices cost more writes than they gain in idle-timer precision). */
+export const SLICE_BYTES = CHUNK_BYTES;
 /** a wait for the socket this long means it is full: from here it takes bytes at the receiver's pace */
 const PACED_WAIT_MS = 10;
 

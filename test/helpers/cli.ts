@@ -12,14 +12,14 @@ export interface CliRun {
 }
 
 /** A context whose streams are collected, and whose signals are an emitter the test drives. */
-export function fakeContext(env: NodeJS.ProcessEnv = {}): CliContext & { out: () => string; err: () => string } {
+export function fakeContext(env: NodeJS.ProcessEnv = {}, exitCode = 0): CliContext & { signals: EventEmitter; out: () => string; err: () => string } {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';
   let err = '';
   stdout.on('data', (d) => (out += d));
   stderr.on('data', (d) => (err += d));
-  return { stdout, stderr, env, exitCode: 0, signals: new EventEmitter(), isTTY: false, out: () => out, err: () => err };
+  return { stdout, stderr, env, exitCode, signals: new EventEmitter(), isTTY: false, out: () => out, err: () => err };
 }
 
 /** Run the CLI in this process (argv strings, no spawn). */

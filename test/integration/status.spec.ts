@@ -1,6 +1,4 @@
 import { expect } from 'chai';
-import { EventEmitter } from 'node:events';
-import { PassThrough } from 'node:stream';
 import yargs from 'yargs';
 import type { CliContext } from '../../src/commands/context.js';
 import { STATUS_LIMITS, statusCommand } from '../../src/commands/status.js';
@@ -8,26 +6,12 @@ import { ConfigError } from '../../src/errors.js';
 import { createStore } from '../../src/store/createStore.js';
 import type { BatchRow, CallRow, FileRow, Store } from '../../src/store/types.js';
 import { forEachDatabase } from '../helpers/db.js';
+import { fakeContext } from '../helpers/cli.js';
 
 const T0 = 1764384000123;
 const A = 'http://gpu-a:8080';
 const B = 'http://gpu-b:8080';
 
-interface FakeContext extends CliContext {
-  out(): string;
-  err(): string;
-}
-
-function fakeContext(env: NodeJS.ProcessEnv = {}): FakeContext {
-  const collect = (stream: PassThrough) => {
-    let text = '';
-    stream.setEncoding('utf8').on('data', (c: string) => (text += c));
-    return () => text;
-  };
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  return { stdout, stderr, env, exitCode: 0, signals: new EventEmitter(), isTTY: false, out: collect(stdout), err: collect(stderr) };
-}
 
 const runStatus = (argv: string[], ctx: CliContext) =>
   yargs(['status', ...argv]).command(statusCommand(ctx)).strict().exitProcess(false).fail((msg, err) => {

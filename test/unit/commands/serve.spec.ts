@@ -1,10 +1,8 @@
 import { expect } from 'chai';
-import { EventEmitter } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { request } from 'undici';
 import yargs from 'yargs';
 import { serveCommand } from '../../../src/commands/serve.js';
@@ -12,23 +10,11 @@ import type { CliContext } from '../../../src/commands/context.js';
 import { ConfigError } from '../../../src/errors.js';
 import { parseBytes } from '../../../src/http/parseBytes.js';
 import { readTree } from '../../helpers/receivers.js';
+import { fakeContext as sharedFakeContext } from '../../helpers/cli.js';
 
-interface FakeContext extends CliContext {
-  signals: EventEmitter;
-  out(): string;
-  err(): string;
-}
-
-function fakeContext(env: NodeJS.ProcessEnv = {}): FakeContext {
-  const collect = (stream: PassThrough) => {
-    let text = '';
-    stream.setEncoding('utf8').on('data', (c: string) => (text += c));
-    return () => text;
-  };
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  return { stdout, stderr, env, exitCode: -1, signals: new EventEmitter(), isTTY: false, out: collect(stdout), err: collect(stderr) };
-}
+type FakeContext = ReturnType<typeof fakeContext>;
+/** exitCode starts at -1, so a test sees the handler set it */
+const fakeContext = (env: NodeJS.ProcessEnv = {}) => sharedFakeContext(env, -1);
 
 const runServe = (argv: string[], ctx: CliContext) =>
   yargs(argv)
