@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { Pool, type Dispatcher } from 'undici';
 import { UploadError } from '../errors.js';
 import { readSmallFile } from '../sources/readSmallFile.js';
@@ -159,15 +159,19 @@ function fileChanged(file: SourceFile, now: number): UploadError {
   return err;
 }
 
-/** Hand the socket this much at a time (one read chunk: smaller slices cost more writes than they gain in idle-timer precision). */
-export const SLICE_BYTES = CHUNK_BYTES;
 /** a wait for the socket this long means it is full: from here it takes bytes at the receiver's pace */
 const PACED_WAIT_MS = 10;
 
 /**
- * Read the file in 1 MiB chunks, hash and throttle each on its way out, and hand it to the
- * socket in slices, each one that the socket takes counting as bytes moving. Waiting for
- * tokens is not idling: the watchdog is paused meanwhile.
+ * Read the file in 1 MiB chunks into two buffers used in turn, hash and throttle each chunk
+ * on its way out; each chunk the socket takes counts as bytes moving. Waiting for tokens is
+ * not idling: the watchdog is paused meanwhile.
+ *
+ * Two buffers are enough: undici resumes this generator only once the socket took a chunk
+ * (if it kept a tail of it, the next chunk fills the socket past its high-water mark and
+ * undici waits for 'drain' first), so a buffer is free again two chunks later. A fresh
+ * buffer per chunk, as a ReadStream makes, cost page faults and garbage: on 10 x 256 MiB,
+ * peak RSS and GC time both fell with this.
  */
 async function* streamAndHash(
   file: SourceFile,
@@ -175,7 +179,8 @@ async function* streamAndHash(
   throttle: (n: number) => Promise<void>,
   idle: IdleWatchdog,
 ): AsyncGenerator<Buffer> {
-  const stream = createReadStream(file.absPath, { highWaterMark: CHUNK_BYTES, start: 0, end: Math.max(0, file.size - 1) });
+  const fh = await open(file.absPath, 'r');
+  const buffers = [Buffer.allocUnsafeSlow(CHUNK_BYTES), Buffer.allocUnsafeSlow(CHUNK_BYTES)];
   let n = 0;
   // The socket takes its first few MB at once (kernel buffers); from its first real wait on it
   // takes bytes at the receiver's pace. When the body ends, that first lot still sits in the
@@ -184,24 +189,25 @@ async function* streamAndHash(
   let paced = 0;
   let pacedFrom = 0;
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      n += chunk.length;
+    for (let turn = 0; n < file.size; turn++) {
+      const buf = buffers[turn % 2];
+      const { bytesRead } = await fh.read(buf, 0, Math.min(CHUNK_BYTES, file.size - n), n);
+      if (bytesRead === 0) break; // shrank since it was listed
+      const chunk = buf.subarray(0, bytesRead);
+      n += bytesRead;
       hash.update(chunk);
       idle.pause();
-      await throttle(chunk.length);
+      await throttle(bytesRead);
       idle.touch();
-      for (let at = 0; at < chunk.length; at += SLICE_BYTES) {
-        const slice = chunk.subarray(at, at + SLICE_BYTES);
-        const t = performance.now();
-        yield slice;
-        idle.touch();
-        if (!pacedFrom && performance.now() - t >= PACED_WAIT_MS) pacedFrom = t;
-        if (pacedFrom) paced += slice.length;
-        else buffered += slice.length;
-      }
+      const t = performance.now();
+      yield chunk;
+      idle.touch();
+      if (!pacedFrom && performance.now() - t >= PACED_WAIT_MS) pacedFrom = t;
+      if (pacedFrom) paced += bytesRead;
+      else buffered += bytesRead;
     }
   } finally {
-    stream.destroy();
+    await fh.close();
   }
   if (n !== file.size) throw fileChanged(file, n);
   // so the answer may take the idle timeout plus twice their estimated drain time
