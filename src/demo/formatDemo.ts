@@ -50,7 +50,7 @@ export function wrap(text: string, width = 90): string {
 /** The closing lines: what the numbers say. */
 export function formatMoral(r: DemoResult): string {
   const [seq, all, fan] = r.runs;
-  const held = (x: DemoRun) => (x.peakSockets === null ? '' : `${n(x.peakSockets)} sockets and ${n(x.peakFiles ?? 0)} open files at once`);
+  const held = (x: DemoRun) => (x.peakSockets === null ? '' : `${n(x.peakSockets)} sockets and ${n(x.peakFiles ?? 0)} open ${x.peakFiles === 1 ? 'file' : 'files'} at once`);
   return [
     wrap(`One at a time leaves ${r.hosts - 1} of the ${r.hosts} hosts idle at any moment: ~${formatDuration(seq.estimatedMs)} for ${n(r.files)} files.`),
     wrap(`Everything at once is ${all.speedup.toFixed(1)}x faster, but it held ${held(all) || 'a socket per file'} and piled up to ${n(all.peakPerHost)} requests on one host. All of that grows with the batch, and there is no limit, no retry, no resume and no record.`),
