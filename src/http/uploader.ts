@@ -4,7 +4,7 @@ import { Pool, type Dispatcher } from 'undici';
 import { UploadError } from '../errors.js';
 import { readSmallFile } from '../sources/readSmallFile.js';
 import type { SourceFile } from '../types.js';
-import { isTransientStatus, parseRetryAfter } from './classifyResponse.js';
+import { classifyError, isTransientStatus, parseRetryAfter } from './classifyResponse.js';
 import { BufferPool } from './bufferPool.js';
 import { TokenBucket } from './tokenBucket.js';
 
@@ -87,8 +87,11 @@ export class Uploader {
     if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
 
     const hash = createHash('sha256');
-    // armed only once the request goes out: reading the file and waiting for tokens is not idling
-    const idle = new IdleWatchdog(this.opts.idleTimeoutMs ?? 60_000, signal);
+    const idleMs = this.opts.idleTimeoutMs ?? 60_000;
+    // streamed bodies: armed only once the request goes out (reading the file and waiting for
+    // tokens is not idling). A buffer body is sent whole after its tokens, so undici's own
+    // headersTimeout covers it, and no watchdog (a timer and two abort signals) per small file.
+    let idle: IdleWatchdog | undefined;
     let body: Buffer | AsyncIterable<Buffer>;
     let sentDigest: string | undefined;
     let slab: Buffer | undefined;
@@ -101,11 +104,12 @@ export class Uploader {
       await throttle(buf.length);
       body = buf;
     } else {
+      idle = new IdleWatchdog(idleMs, signal);
       body = streamAndHash(file, hash, throttle, idle);
     }
 
     try {
-      idle.touch();
+      idle?.touch();
       const res = await pool.request({
         path: wirePath(basePath, file.path),
         method: 'PUT',
@@ -113,9 +117,10 @@ export class Uploader {
         // undici sends an async iterable as a streamed body (its types list only Readable)
         body: body as Buffer,
         idempotent: true,
-        signal: idle.signal,
+        signal: idle ? idle.signal : signal,
+        headersTimeout: idle ? 0 : idleMs,
       });
-      idle.stop();
+      idle?.stop();
       if (res.statusCode < 200 || res.statusCode >= 300) {
         const text = (await res.body.text().catch(() => '')).slice(0, 200).replace(/\s+/g, ' ').trim();
         throw new UploadError(
@@ -137,9 +142,9 @@ export class Uploader {
       if (slab) this.buffers.give(slab);
       return { sha256: digest, verified: received !== undefined };
     } catch (err) {
-      throw idle.reason(err);
+      throw idle ? idle.reason(err) : classifyError(err);
     } finally {
-      idle.stop();
+      idle?.stop();
     }
   }
 
