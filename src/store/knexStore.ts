@@ -37,6 +37,25 @@ function shapedChunks<T>(items: readonly T[]): T[][] {
   return out;
 }
 
+interface Upsert {
+  table: string;
+  records: readonly Record<string, unknown>[];
+  merge: readonly string[];
+}
+
+/** The part of better-sqlite3's Database this store uses. */
+interface SqliteConnection {
+  prepare(sql: string): { run(params: unknown[]): unknown };
+  transaction(fn: () => void): () => void;
+}
+
+/** Row-major bindings of a multi-row insert, in the column order knex compiled. */
+function bindingsOf(part: readonly Record<string, unknown>[], columns: readonly string[]): unknown[] {
+  const out: unknown[] = [];
+  for (const r of part) for (const c of columns) out.push(r[c] ?? null);
+  return out;
+}
+
 interface Compiled {
   sql: string;
   /** column order of one row's bindings */
@@ -52,6 +71,9 @@ function lastPerKey<T extends { batch_id: string; path_key: string }>(rows: read
 export class KnexStore implements Store {
   /** multi-row upsert SQL by table and row count: knex builds each shape once, not per batch */
   private readonly compiled = new Map<string, Compiled>();
+  private txCount = 0;
+  /** SQLite: prepared statements by SQL, per connection */
+  private readonly prepared = new WeakMap<SqliteConnection, Map<string, { run(params: unknown[]): unknown }>>();
 
   constructor(
     readonly knex: Knex,
@@ -105,30 +127,62 @@ export class KnexStore implements Store {
   }
 
   async planPending(rows: readonly FileRow[]): Promise<void> {
-    await this.knex.transaction((trx) => this.upsertFiles(trx, rows));
+    await this.write([this.fileUpserts(rows)]);
   }
 
   async recordOutcomes(rows: readonly FileRow[], calls: readonly CallRow[]): Promise<void> {
+    // insert-or-keep for calls: an existing call keeps its status. A no-op update rather than
+    // .ignore(), which on MySQL is INSERT IGNORE and would turn data errors into warnings.
     const callRecords = lastPerKey(calls.map(toCallRecord)) as unknown as Record<string, unknown>[];
+    await this.write([this.fileUpserts(rows), { table: 'calls', records: callRecords, merge: ['path_key'] }]);
+  }
+
+  private fileUpserts(rows: readonly FileRow[]): Upsert {
+    return { table: 'file_distributions', records: lastPerKey(rows.map(toFileRecord)) as unknown as Record<string, unknown>[], merge: FILE_MERGE_COLUMNS };
+  }
+
+  /** `insert ... on conflict (batch_id, path_key) do update set <merge>`, all in one transaction, multi-row statements. */
+  private async write(upserts: readonly Upsert[]): Promise<void> {
+    if (this.dialect === 'sqlite') return this.writeSqlite(upserts);
     await this.knex.transaction(async (trx) => {
-      await this.upsertFiles(trx, rows);
-      // insert-or-keep: an existing call keeps its status. A no-op update rather than
-      // .ignore(), which on MySQL is INSERT IGNORE and would turn data errors into warnings.
-      await this.upsert(trx, 'calls', callRecords, ['path_key']);
+      for (const { table, records, merge } of upserts) {
+        for (const part of chunks(records)) {
+          const { sql, columns } = this.compile(table, part, merge);
+          await trx.raw(sql, bindingsOf(part, columns) as Knex.RawBinding[]);
+        }
+      }
     });
   }
 
-  private async upsertFiles(trx: Knex.Transaction, rows: readonly FileRow[]): Promise<void> {
-    await this.upsert(trx, 'file_distributions', lastPerKey(rows.map(toFileRecord)) as unknown as Record<string, unknown>[], FILE_MERGE_COLUMNS);
-  }
-
-  /** `insert ... on conflict (batch_id, path_key) do update set <merge>` in multi-row statements. */
-  private async upsert(trx: Knex.Transaction, table: string, records: readonly Record<string, unknown>[], merge: readonly string[]): Promise<void> {
-    for (const part of this.dialect === 'sqlite' ? shapedChunks(records) : chunks(records)) {
-      const { sql, columns } = this.compile(table, part, merge);
-      const bindings: unknown[] = [];
-      for (const r of part) for (const c of columns) bindings.push(r[c] ?? null);
-      await trx.raw(sql, bindings as Knex.RawBinding[]);
+  /**
+   * SQLite: the same statements (compiled by knex, once per shape), run on knex's own
+   * connection with better-sqlite3's prepared statements cached per shape. Through
+   * knex.raw every batch paid a fresh prepare of a statement with up to 7,000 bindings
+   * plus knex's binding rewrite: ~30 % of the write cost (measured on the throughput run).
+   */
+  private async writeSqlite(upserts: readonly Upsert[]): Promise<void> {
+    const client = this.knex.client as { acquireConnection(): Promise<SqliteConnection>; releaseConnection(c: SqliteConnection): Promise<void> };
+    const conn = await client.acquireConnection();
+    try {
+      let cache = this.prepared.get(conn);
+      if (!cache) this.prepared.set(conn, (cache = new Map()));
+      const statements = cache;
+      // knex's 'query' event, as knex would emit it, so query logging and tests still see every statement
+      const txId = `sqlite-tx-${++this.txCount}`;
+      conn.transaction(() => {
+        for (const { table, records, merge } of upserts) {
+          for (const part of shapedChunks(records)) {
+            const { sql, columns } = this.compile(table, part, merge);
+            let st = statements.get(sql);
+            if (!st) statements.set(sql, (st = conn.prepare(sql)));
+            this.knex.emit('query', { sql, method: 'raw', __knexTxId: txId });
+            // better-sqlite3 binds numbers, strings, bigints, buffers and null: booleans become 0/1
+            st.run(bindingsOf(part, columns).map((v) => (typeof v === 'boolean' ? Number(v) : v)));
+          }
+        }
+      })();
+    } finally {
+      await client.releaseConnection(conn);
     }
   }
 
