@@ -41,12 +41,18 @@ export async function probeTarget(target: string, timeoutMs = 2000): Promise<boo
 /** Open the store named by the config, or fail with a ConfigError (exit 2). */
 export async function openStore(config: Pick<UploadConfig, 'db'>, logger: Logger, poolMax = 4): Promise<Store> {
   let store: Store | undefined;
+  // knex logs a failed connection attempt (with a stack) before the error reaches us: a
+  // database that cannot be reached is one line on stderr, so the attempt is not logged
+  const wasSilent = logger.silent;
   try {
+    logger.silent = true;
     store = await createStore(config.db, { logger, poolMax });
     await store.ping();
+    logger.silent = wasSilent;
     await store.migrate();
     return store;
   } catch (err) {
+    logger.silent = wasSilent;
     await store?.close().catch(() => undefined);
     if (err instanceof ConfigError) throw err;
     throw new ConfigError(`cannot use database ${redactDbUrl(config.db)}: ${describeError(err).split('\n')[0]}`, { cause: err });

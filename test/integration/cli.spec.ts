@@ -112,6 +112,17 @@ describe('fanout upload (CLI)', () => {
     });
   });
 
+  for (const cmd of ['status', 'migrate', 'report --batch-id b --out REPORT']) {
+    it(`should refuse an unreachable database for "${cmd.split(' ')[0]}" in one line, password hidden`, async () => {
+      const argv = [...cmd.replace('REPORT', path.join(work, 'r.html')).split(' '), '--db', 'mysql://u:hunter2@127.0.0.1:1/x'];
+      const r = await cli(argv);
+      expect(r.code).to.equal(2);
+      expect(r.stdout).to.equal('');
+      expect(r.stderr.trim().split('\n')).to.have.length(1);
+      expect(r.stderr).to.contain('mysql://u:***@127.0.0.1:1/x').and.not.contain('hunter2');
+    });
+  }
+
   it('should give exit code 2 and 0 from the real process', async function () {
     this.timeout(30_000);
     const bad = await spawnCli(['upload', '/nonexistent/dir', '--target', fleet.urls[0], '--db', db]).done;
