@@ -2,6 +2,8 @@
 // The V8 flags in the line above keep peak memory near the live set: with Node's defaults
 // (16 MiB semi-spaces, a multi-GB old-space limit) the heap grows lazily to ~2x what a
 // batch needs (measured: 25,000 files, peak RSS 199 MB by default, 127 MB with them).
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import yargs from 'yargs';
 import { commands } from './commands/index.js';
 import { processContext, type CliContext } from './commands/context.js';
@@ -62,8 +64,10 @@ function usage(ctx: CliContext, message: string): number {
   return 2;
 }
 
-const isMain = process.argv[1] && import.meta.url === new URL(`file://${(await import('node:fs')).realpathSync(process.argv[1])}`).href;
+/** Run as a program (not imported): `node src/cli.ts`, `dist/src/cli.js`, the bin bundle. */
+const isMain = Boolean(process.argv[1]) && typeof import.meta.url === 'string' && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
 if (isMain) {
-  const code = await runCli(process.argv.slice(2));
-  process.exitCode = code;
+  void runCli(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
 }
