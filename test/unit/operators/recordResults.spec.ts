@@ -1,0 +1,52 @@
+import { expect } from 'chai';
+import { Subject } from 'rxjs';
+import { recordResults } from '../../../src/operators/recordResults.js';
+import type { CallRow, FileRow, Store } from '../../../src/store/types.js';
+import type { UploadResult } from '../../../src/types.js';
+
+const result = (p: string, status: UploadResult['status']): UploadResult => ({
+  file: { path: p, absPath: `/x/${p}`, name: p, size: 3, mtimeMs: 7 },
+  target: status === 'pending' ? null : 'A', status, sha256: status === 'uploaded' ? 'h' : null, verified: status === 'uploaded',
+  attempts: 1, error: status === 'failed' ? 'HTTP 403' : null, startedAt: 1, finishedAt: 2,
+});
+
+describe('recordResults', () => {
+  it('should write outcomes and calls, and pass results on only once written', async () => {
+    const writes: { rows: FileRow[]; calls: CallRow[] }[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const store: Pick<Store, 'recordOutcomes'> = {
+      recordOutcomes: async (rows, calls) => {
+        await gate;
+        writes.push({ rows: [...rows], calls: [...calls] });
+      },
+    };
+    const src = new Subject<UploadResult>();
+    const seen: string[] = [];
+    const sub = src.pipe(recordResults({ store, batchId: 'b', processId: 4, auditFormId: 9, batchMs: 5 })).subscribe((r) => seen.push(r.file.path));
+    for (const [p, s] of [['u', 'uploaded'], ['f', 'failed'], ['s', 'skipped'], ['p', 'pending']] as const) src.next(result(p, s));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(seen).to.deep.equal([]); // not durable yet
+    release();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(seen).to.deep.equal(['u', 'f', 's', 'p']);
+    expect(writes).to.have.length(1);
+    expect(writes[0].rows.map((r) => [r.filePath, r.status, r.error])).to.deep.equal([['u', 'uploaded', null], ['f', 'failed', 'HTTP 403']]);
+    expect(writes[0].calls).to.deep.equal([{ batchId: 'b', filePath: 'u', fileName: 'u', target: 'A', processId: 4, auditFormId: 9, createdAt: 2 }]);
+    sub.unsubscribe();
+  });
+
+  it('should write nothing for a batch of skipped and interrupted files', async () => {
+    let calls = 0;
+    const store: Pick<Store, 'recordOutcomes'> = { recordOutcomes: async () => void calls++ };
+    const src = new Subject<UploadResult>();
+    const seen: string[] = [];
+    src.pipe(recordResults({ store, batchId: 'b', batchMs: 5 })).subscribe((r) => seen.push(r.file.path));
+    src.next(result('s', 'skipped'));
+    src.next(result('p', 'pending'));
+    src.complete();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(seen).to.deep.equal(['s', 'p']);
+    expect(calls).to.equal(0);
+  });
+});
