@@ -14,16 +14,18 @@ export class ConfigError extends FanoutError {
 
 /** One attempt of one upload failed. `transient` says whether retrying can help. */
 export class UploadError extends FanoutError {
-  override readonly code: string = 'FANOUT_UPLOAD';
+  override readonly code: string;
   constructor(
     message: string,
     readonly transient: boolean,
     readonly statusCode?: number,
     /** ms to wait before the next attempt, from a Retry-After header */
     readonly retryAfterMs?: number,
-    options?: { cause?: unknown },
+    /** `code` names the kind of failure (default FANOUT_UPLOAD), e.g. FANOUT_IDLE_TIMEOUT */
+    options?: { cause?: unknown; code?: string },
   ) {
     super(message, options);
+    this.code = options?.code ?? 'FANOUT_UPLOAD';
   }
 }
 

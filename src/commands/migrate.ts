@@ -1,22 +1,16 @@
 import type { CommandModule } from 'yargs';
-import { DEFAULTS } from '../config.js';
-import { createLogger, flushLogger } from '../logger.js';
-import { openStore } from '../runBatch.js';
 import { redactDbUrl } from '../store/createStore.js';
 import type { CliContext } from './context.js';
-import { single } from './options.js';
+import { DB_OPTION, dbUrl, withStore } from './withStore.js';
 
 export function migrateCommand(ctx: CliContext): CommandModule<object, { db?: string }> {
   return {
     command: 'migrate',
     describe: 'create or update the tables (upload does this too)',
-    builder: (y) => y.option('db', { type: 'string', nargs: 1, coerce: single('db'), describe: 'database URL (default $FANOUT_DB, else sqlite:fanout.sqlite)' }),
+    builder: (y) => y.option('db', DB_OPTION),
     handler: async (argv) => {
-      const db = argv.db ?? ctx.env.FANOUT_DB ?? DEFAULTS.db;
-      const logger = createLogger({ stream: ctx.stderr, level: 'warn' });
-      const store = await openStore({ db }, logger);
-      await store.close();
-      await flushLogger(logger);
+      const db = dbUrl(ctx, argv.db);
+      await withStore(ctx, db, async () => undefined); // opening it migrates it
       ctx.stdout.write(`migrated ${redactDbUrl(db)}\n`);
     },
   };

@@ -1,10 +1,8 @@
 import type { Argv, CommandModule } from 'yargs';
-import { DEFAULTS } from '../config.js';
-import { createLogger, flushLogger } from '../logger.js';
 import { checkReportPath, writeReport } from '../report/writeReport.js';
-import { openStore } from '../runBatch.js';
 import type { CliContext } from './context.js';
 import { single } from './options.js';
+import { DB_OPTION, dbUrl, withStore } from './withStore.js';
 
 interface ReportArgs {
   batchId: string;
@@ -20,21 +18,10 @@ export function reportCommand(ctx: CliContext): CommandModule<object, ReportArgs
       (y as Argv)
         .option('batch-id', { type: 'string', nargs: 1, coerce: single('batch-id'), demandOption: true, describe: 'the batch to report on' })
         .option('out', { type: 'string', nargs: 1, coerce: single('out'), demandOption: true, describe: 'the HTML file to write' })
-        .option('db', { type: 'string', nargs: 1, coerce: single('db'), describe: 'database URL (default $FANOUT_DB, else sqlite:fanout.sqlite)' }) as unknown as Argv<ReportArgs>,
+        .option('db', DB_OPTION) as unknown as Argv<ReportArgs>,
     handler: async (argv) => {
-      const db = argv.db ?? ctx.env.FANOUT_DB ?? DEFAULTS.db;
       await checkReportPath(argv.out);
-      const logger = createLogger({ stream: ctx.stderr, level: 'warn' });
-      try {
-        const store = await openStore({ db }, logger);
-        try {
-          await writeReport(store, argv.batchId, argv.out);
-        } finally {
-          await store.close();
-        }
-      } finally {
-        await flushLogger(logger);
-      }
+      await withStore(ctx, dbUrl(ctx, argv.db), (store) => writeReport(store, argv.batchId, argv.out));
       ctx.stdout.write(`report written to ${argv.out}\n`);
       ctx.exitCode = 0;
     },

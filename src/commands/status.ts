@@ -1,13 +1,11 @@
 import type { CommandModule } from 'yargs';
-import { DEFAULTS } from '../config.js';
 import { ConfigError } from '../errors.js';
-import { createLogger, flushLogger } from '../logger.js';
-import { openStore } from '../runBatch.js';
 import { redactDbUrl } from '../store/createStore.js';
 import type { BatchRow, Store } from '../store/types.js';
 import type { CliContext } from './context.js';
 import { formatBytes, formatDuration } from './format.js';
 import { single } from './options.js';
+import { DB_OPTION, dbUrl, withStore } from './withStore.js';
 
 /** How many batches the list shows, and how many failed files a batch shows. */
 export const STATUS_LIMITS = { batches: 20, failures: 50 } as const;
@@ -101,23 +99,14 @@ export function statusCommand(ctx: CliContext): CommandModule<object, StatusArgs
     describe: 'list recent batches, or show one batch from the database',
     builder: (y) =>
       y
-        .option('db', { type: 'string', nargs: 1, coerce: single('db'), describe: 'database URL (default $FANOUT_DB, else sqlite:fanout.sqlite)' })
+        .option('db', DB_OPTION)
         .option('batch-id', { type: 'string', nargs: 1, coerce: single('batch-id'), describe: 'show this batch: counts per target and failed files' })
         .option('json', { type: 'boolean', describe: 'print one JSON object on stdout' }),
     handler: async (argv) => {
-      const db = argv.db ?? ctx.env.FANOUT_DB ?? DEFAULTS.db;
-      const logger = createLogger({ stream: ctx.stderr, level: 'warn' });
-      try {
-        const store = await openStore({ db }, logger);
-        try {
-          if (argv.batchId === undefined) await listBatches(ctx, store, db, argv.json === true);
-          else await showBatch(ctx, store, argv.batchId, argv.json === true);
-        } finally {
-          await store.close();
-        }
-      } finally {
-        await flushLogger(logger);
-      }
+      const db = dbUrl(ctx, argv.db);
+      await withStore(ctx, db, (store) =>
+        argv.batchId === undefined ? listBatches(ctx, store, db, argv.json === true) : showBatch(ctx, store, argv.batchId, argv.json === true),
+      );
       ctx.exitCode = 0;
     },
   };

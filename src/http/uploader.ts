@@ -19,10 +19,6 @@ export interface UploaderOptions {
   /** bytes/s overall and per target */
   bwlimit?: number;
   bwlimitPerTarget?: number;
-  /** files up to this size are read whole and sent as one buffer (digest sent ahead) */
-  smallFileBytes?: number;
-  /** requests pipelined per connection for buffer bodies (undici treats PUT as idempotent only when told) */
-  pipelining?: number;
   /** the dispatcher for a target's origin (tests inject undici's MockAgent here); default: a Pool */
   dispatcherFor?: (origin: string, poolOptions: Pool.Options) => Dispatcher;
 }
@@ -33,6 +29,7 @@ export interface UploadOutcome {
   verified: boolean;
 }
 
+/** read size of streamed files; files up to this size are read whole and sent as one buffer (digest sent ahead) */
 export const CHUNK_BYTES = 1 << 20;
 
 /** `PUT {target}/files/{each segment encodeURIComponent'd}`: the wire path of a file. */
@@ -47,18 +44,15 @@ export function wirePath(basePath: string, relPath: string): string {
 export class Uploader {
   private readonly pools = new Map<string, { pool: Dispatcher; basePath: string; bucket?: TokenBucket }>();
   private readonly global?: TokenBucket;
-  private readonly small: number;
   private readonly buffers = new BufferPool();
 
   constructor(targets: readonly string[], private readonly opts: UploaderOptions) {
-    const { perTarget, connectTimeoutMs = 10_000, idleTimeoutMs = 60_000, bwlimit, bwlimitPerTarget, pipelining = 1 } = opts;
-    this.small = opts.smallFileBytes ?? CHUNK_BYTES;
+    const { perTarget, connectTimeoutMs = 10_000, idleTimeoutMs = 60_000, bwlimit, bwlimitPerTarget } = opts;
     if (bwlimit) this.global = new TokenBucket(bwlimit);
     for (const t of targets) {
       const url = new URL(t);
       const poolOptions: Pool.Options = {
         connections: perTarget,
-        pipelining,
         connectTimeout: connectTimeoutMs,
         // the IdleWatchdog owns the wait for the answer: undici's clock would run on while a
         // chunk waits for --bwlimit tokens, and only moves on each write the socket refuses
@@ -95,7 +89,7 @@ export class Uploader {
     let body: Buffer | AsyncIterable<Buffer>;
     let sentDigest: string | undefined;
     let slab: Buffer | undefined;
-    if (file.size <= this.small) {
+    if (file.size <= CHUNK_BYTES) {
       slab = this.buffers.take(file.size + 1);
       const buf = readSmallFile(file.absPath, file.size, slab);
       if (buf.length !== file.size) throw fileChanged(file, buf.length);
@@ -159,9 +153,7 @@ export class Uploader {
 }
 
 function fileChanged(file: SourceFile, now: number): UploadError {
-  const err = new UploadError(`file changed while being read: ${file.size} bytes when listed, ${now} now`, false);
-  Object.defineProperty(err, 'code', { value: 'FANOUT_FILE_CHANGED' });
-  return err;
+  return new UploadError(`file changed while being read: ${file.size} bytes when listed, ${now} now`, false, undefined, undefined, { code: 'FANOUT_FILE_CHANGED' });
 }
 
 /** a wait for the socket this long means it is full: from here it takes bytes at the receiver's pace */
@@ -260,9 +252,7 @@ class IdleWatchdog {
 
   reason(err: unknown): unknown {
     if (!this.fired) return err;
-    const e = new UploadError(`no bytes moved for ${this.ms} ms`, true, undefined, undefined, { cause: err });
-    Object.defineProperty(e, 'code', { value: 'FANOUT_IDLE_TIMEOUT' });
-    return e;
+    return new UploadError(`no bytes moved for ${this.ms} ms`, true, undefined, undefined, { cause: err, code: 'FANOUT_IDLE_TIMEOUT' });
   }
 
   private arm(ms: number): void {

@@ -37,9 +37,11 @@ export function pendingRow(batchId: string, a: Assignment): FileRow {
 async function decide(a: Assignment, row: FileRow | undefined): Promise<Assignment> {
   if (!row) return a;
   if (row.status === 'uploaded') {
-    const same = row.sizeBytes === a.file.size && row.mtimeMs === a.file.mtimeMs;
-    // size or mtime moved: only the content can tell whether it really changed
-    if (same || (row.sha256 !== null && row.sizeBytes === a.file.size && (await sha256File(a.file.absPath).catch(() => null)) === row.sha256)) {
+    // same size and mtime: as recorded. Same size, mtime moved: only the content can tell.
+    const unchanged =
+      row.sizeBytes === a.file.size &&
+      (row.mtimeMs === a.file.mtimeMs || (row.sha256 !== null && (await sha256File(a.file.absPath).catch(() => null)) === row.sha256));
+    if (unchanged) {
       return { ...a, target: row.target, skip: true, sha256: row.sha256 };
     }
     return { ...a, target: row.target ?? a.target }; // changed: overwrite it where it is

@@ -18,8 +18,6 @@ export interface UploadDeps {
   retries: number;
   /** aborts uploads in flight (second signal or grace period over) */
   signal?: AbortSignal;
-  /** how many files may wait for or hold a slot at once (the window bounds it too) */
-  maxWaiting?: number;
   backoff?: (attempt: number, retryAfterMs?: number) => number;
   now?: () => number;
 }
@@ -37,7 +35,8 @@ export function uploadFiles(deps: UploadDeps): OperatorFunction<Assignment, Uplo
   // every file in backoff or waiting for --bwlimit tokens listens on it: more than Node's
   // default of 10 is normal here, and its warning would be a stray non-JSON line on stderr
   if (deps.signal) setMaxListeners(0, deps.signal);
-  return mergeMap((a) => (a.skip ? of(skipped(a)) : defer(() => uploadOne(a, deps))), deps.maxWaiting ?? Infinity);
+  // no concurrency argument here: the fleet's slots are the limit, and the window bounds how many wait
+  return mergeMap((a) => (a.skip ? of(skipped(a)) : defer(() => uploadOne(a, deps))));
 }
 
 function skipped(a: Assignment): UploadResult {

@@ -133,12 +133,16 @@ export class KnexStore implements Store {
   async recordOutcomes(rows: readonly FileRow[], calls: readonly CallRow[]): Promise<void> {
     // insert-or-keep for calls: an existing call keeps its status. A no-op update rather than
     // .ignore(), which on MySQL is INSERT IGNORE and would turn data errors into warnings.
-    const callRecords = lastPerKey(calls.map(toCallRecord)) as unknown as Record<string, unknown>[];
-    await this.write([this.fileUpserts(rows), { table: 'calls', records: callRecords, merge: ['path_key'] }]);
+    // every uploaded file has a row and a call: its path is hashed once for both
+    const keys = new Map<string, string>();
+    const keyOf = (filePath: string) => keys.get(filePath) ?? keys.set(filePath, pathKey(filePath)).get(filePath)!;
+    const callRecords = lastPerKey(calls.map((c) => toCallRecord(c, keyOf(c.filePath)))) as unknown as Record<string, unknown>[];
+    await this.write([this.fileUpserts(rows, keyOf), { table: 'calls', records: callRecords, merge: ['path_key'] }]);
   }
 
-  private fileUpserts(rows: readonly FileRow[]): Upsert {
-    return { table: 'file_distributions', records: lastPerKey(rows.map(toFileRecord)) as unknown as Record<string, unknown>[], merge: FILE_MERGE_COLUMNS };
+  private fileUpserts(rows: readonly FileRow[], keyOf: (filePath: string) => string = pathKey): Upsert {
+    const records = lastPerKey(rows.map((r) => toFileRecord(r, keyOf(r.filePath))));
+    return { table: 'file_distributions', records: records as unknown as Record<string, unknown>[], merge: FILE_MERGE_COLUMNS };
   }
 
   /** `insert ... on conflict (batch_id, path_key) do update set <merge>`, all in one transaction, multi-row statements. */

@@ -66,11 +66,12 @@ const num = (v: unknown): number => Number(v ?? 0);
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
-export function toFileRecord(row: FileRow): FileRecord {
+/** `key` is the row's pathKey when the caller already has it (a file's row and its call share it). */
+export function toFileRecord(row: FileRow, key = pathKey(row.filePath)): FileRecord {
   return {
     batch_id: row.batchId,
     file_path: row.filePath,
-    path_key: pathKey(row.filePath),
+    path_key: key,
     file_name: row.fileName,
     target: row.target,
     size_bytes: row.sizeBytes,
@@ -103,11 +104,11 @@ export function fromFileRecord(r: Raw<FileRecord>): FileRow {
   };
 }
 
-export function toCallRecord(call: CallRow): CallRecord {
+export function toCallRecord(call: CallRow, key = pathKey(call.filePath)): CallRecord {
   return {
     batch_id: call.batchId,
     file_path: call.filePath,
-    path_key: pathKey(call.filePath),
+    path_key: key,
     file_name: call.fileName,
     target: call.target,
     process_id: call.processId,
