@@ -159,3 +159,20 @@ describe('fanout upload (CLI)', () => {
     expect(human.stdout).to.match(/plan \(round-robin\): \d+ files/);
   });
 });
+
+describe('fanout --help', () => {
+  // yargs' eager help copy is switched off (src/cli.ts, skipEagerHelp): --help renders its own
+  it('should print the upload command\'s options for `upload --help` and exit 0', async () => {
+    const r = await cli(['upload', '--help']);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/^fanout upload <dir>/);
+    expect(r.stdout).to.include('--assign').and.include('--bwlimit').and.include('--resume');
+    expect(r.stderr).to.equal('');
+  });
+
+  it('should list every command for a bare `--help`', async () => {
+    const r = await cli(['--help']);
+    expect(r.code, r.stderr).to.equal(0);
+    for (const c of ['upload', 'serve', 'report', 'migrate', 'status', 'demo']) expect(r.stdout).to.match(new RegExp(`fanout ${c}\\b`));
+  });
+});
