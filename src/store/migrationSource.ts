@@ -1,12 +1,16 @@
 import type { Knex } from 'knex';
 import * as initial from './migrations/20261129000000_initial.js';
+import * as pathKeyPrefix from './migrations/20261129120000_path_key_prefix.js';
 
 export interface NamedMigration extends Knex.Migration {
   name: string;
 }
 
 /** Every migration, oldest first: add new ones at the end, named `YYYYMMDDhhmmss_what`. */
-const MIGRATIONS: readonly NamedMigration[] = [{ name: '20261129000000_initial', up: initial.up, down: initial.down }];
+const MIGRATIONS: readonly NamedMigration[] = [
+  { name: '20261129000000_initial', up: initial.up, down: initial.down },
+  { name: '20261129120000_path_key_prefix', up: pathKeyPrefix.up, down: pathKeyPrefix.down },
+];
 
 /**
  * Migrations imported from code rather than read from a directory, so the same database

@@ -2,12 +2,18 @@ import { createHash } from 'node:crypto';
 import type { BatchStatus } from '../types.js';
 import type { BatchRow, CallRow, FileRow, FileStatus, ProcessRow } from './types.js';
 
+/** UTF-8 bytes of a path that lead its key, in hex (migration 20261129120000 computes the same in SQL). */
+export const PATH_KEY_PREFIX_BYTES = 32;
+
 /**
- * The byte-exact key of a path: hex sha256 of its UTF-8 bytes. Paths that differ only
- * in case, normalisation form or trailing spaces get different keys on every dialect.
+ * The byte-exact key of a path: the hex of its first 32 UTF-8 bytes, '.', and the hex
+ * sha256 of all of them. The hash makes it unique: paths that differ only in case,
+ * normalisation form or trailing spaces get different keys on every dialect. The prefix
+ * puts keys in the walk's (byte) order, so a batch of rows lands together in the indexes.
  */
 export function pathKey(filePath: string): string {
-  return createHash('sha256').update(filePath, 'utf8').digest('hex');
+  const bytes = Buffer.from(filePath, 'utf8');
+  return `${bytes.subarray(0, PATH_KEY_PREFIX_BYTES).toString('hex')}.${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
 /** Columns as the drivers return them: SQLite gives booleans as 0/1, MySQL may give numbers as strings. */
