@@ -62,6 +62,25 @@ interface Compiled {
   columns: string[];
 }
 
+/**
+ * Every n-row upsert from three of knex's compiles, by repetition. knex writes a multi-row
+ * insert as a head, one term per row and a tail (SQLite: `select ? as a, ... union all select
+ * ...`; MySQL: `values (?, ...), (?, ...)`), so the 3-row statement is the 2-row one with one
+ * more term, and n rows are n - 2 more. Compiling a 500-row statement through knex costs
+ * ~35 ms; each shape used to pay it once per run. Checked against knex's own 5-row
+ * statement: where the repetition does not hold, null (the caller compiles through knex).
+ */
+export function upsertTemplate(compileRows: (n: number) => Compiled): ((n: number) => Compiled) | null {
+  const [one, two, three, five] = [1, 2, 3, 5].map(compileRows);
+  let at = 0;
+  while (at < two.sql.length && two.sql[at] === three.sql[at]) at++;
+  const term = three.sql.slice(at, at + three.sql.length - two.sql.length);
+  const sqlFor = (n: number) => (n === 1 ? one.sql : two.sql.slice(0, at) + term.repeat(n - 2) + two.sql.slice(at));
+  const sameColumns = [two, three, five].every((c) => c.columns.join() === one.columns.join());
+  if (!sameColumns || sqlFor(3) !== three.sql || sqlFor(5) !== five.sql) return null;
+  return (n) => ({ sql: sqlFor(n), columns: one.columns });
+}
+
 /** Last row wins for a repeated (batch, path), so one statement never hits its own row twice. */
 function lastPerKey<T extends { batch_id: string; path_key: string }>(rows: readonly T[]): T[] {
   return [...new Map(rows.map((r) => [`${r.batch_id}\0${r.path_key}`, r])).values()];
@@ -71,6 +90,8 @@ function lastPerKey<T extends { batch_id: string; path_key: string }>(rows: read
 export class KnexStore implements Store {
   /** multi-row upsert SQL by table and row count: knex builds each shape once, not per batch */
   private readonly compiled = new Map<string, Compiled>();
+  /** per (table, columns, merge): n-row SQL without knex, or null where knex's output is not regular */
+  private readonly templates = new Map<string, ((n: number) => Compiled) | null>();
   private txCount = 0;
   /** SQLite: prepared statements by SQL, per connection */
   private readonly prepared = new WeakMap<SqliteConnection, Map<string, { run(params: unknown[]): unknown }>>();
@@ -195,14 +216,22 @@ export class KnexStore implements Store {
     let c = this.compiled.get(key);
     if (!c) {
       if (this.compiled.size >= 64) this.compiled.clear(); // MySQL batches come in any size
-      // compile with marker values, so the bindings of row 0 say the column order knex chose
       const columns = Object.keys(part[0]);
-      const markers = part.map((_, i) => Object.fromEntries(columns.map((col) => [col, `${i}\0${col}`])));
-      const q = this.knex(table).insert(markers).onConflict([...KEY]).merge([...merge]).toSQL();
-      c = { sql: q.sql, columns: (q.bindings as string[]).slice(0, columns.length).map((b) => b.split('\0')[1]) };
+      const tkey = `${table}\0${columns.join(',')}\0${merge.join(',')}`;
+      let t = this.templates.get(tkey);
+      if (t === undefined) this.templates.set(tkey, (t = upsertTemplate((n) => this.compileRows(table, columns, n, merge))));
+      c = t?.(part.length) ?? this.compileRows(table, columns, part.length, merge);
       this.compiled.set(key, c);
     }
     return c;
+  }
+
+  /** knex's own `insert ... on conflict merge` for n rows of these columns. */
+  private compileRows(table: string, columns: readonly string[], n: number, merge: readonly string[]): Compiled {
+    // compile with marker values, so the bindings of row 0 say the column order knex chose
+    const markers = Array.from({ length: n }, (_, i) => Object.fromEntries(columns.map((col) => [col, `${i}\0${col}`])));
+    const q = this.knex(table).insert(markers).onConflict([...KEY]).merge([...merge]).toSQL();
+    return { sql: q.sql, columns: (q.bindings as string[]).slice(0, columns.length).map((b) => b.split('\0')[1]) };
   }
 
   async lookupProcess(id: number): Promise<ProcessRow | undefined> {
