@@ -21,8 +21,23 @@ export interface WalkOptions {
 const lstat = async (p: string): Promise<Stats> => lstatSync(p);
 const stat = async (p: string): Promise<Stats> => statSync(p);
 
-/** Byte order of UTF-8 names, so the order is the same on every machine and locale. */
-const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+/**
+ * Byte order of UTF-8 names, so the order is the same on every machine and locale, without
+ * encoding them: UTF-16 code units compare like UTF-8 bytes except that surrogates (code
+ * points above U+FFFF) must sort after U+E000-U+FFFF, so those two ranges swap places.
+ * (Encoding both names on every comparison was ~20 ms of a 2,000-file walk.)
+ */
+export function byteOrder(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return utf8Rank(x) - utf8Rank(y);
+  }
+  return a.length - b.length;
+}
+
+const utf8Rank = (unit: number) => (unit < 0xd800 ? unit : unit < 0xe000 ? unit + 0x2000 : unit - 0x800);
 
 /** A glob without "/" matches the file name at any depth; with "/" it matches the relative path. */
 export function pathMatcher(include: readonly string[] = [], exclude: readonly string[] = []): (rel: string) => boolean {

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { mkdir, mkdtemp, rm, symlink, utimes, writeFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pathMatcher, walkFiles } from '../../../src/sources/walkFiles.js';
+import { pathMatcher, walkFiles, byteOrder } from '../../../src/sources/walkFiles.js';
 
 async function collect(dir: string, opts?: Parameters<typeof walkFiles>[1]): Promise<string[]> {
   const out: string[] = [];
@@ -78,5 +78,28 @@ describe('pathMatcher', () => {
     expect(m('a/tmp_1.wav')).to.equal(false);
     expect(m('a/ok.wav')).to.equal(true);
     expect(m('a/ok.mp3')).to.equal(false);
+  });
+});
+
+describe('byteOrder', () => {
+  const sign = (n: number) => Math.sign(n);
+  const utf8 = (a: string, b: string) => sign(Buffer.compare(Buffer.from(a), Buffer.from(b)));
+
+  it('should order names as their UTF-8 bytes, surrogate pairs after U+E000-U+FFFF', () => {
+    // U+FF21 (3 UTF-8 bytes, EF BC A1) vs U+1F600 (a surrogate pair in UTF-16, 4 bytes F0 9F 98 80):
+    // UTF-16 code units say the emoji comes first, UTF-8 bytes say it comes last
+    const names = ['a', 'A', 'a-b', 'a/b', 'ab', 'é', 'e\u0301', '\uFF21', '\u{1F600}', '\u{1F600}x', '\uE000', '\uD7FF', '通話', 'z', ''];
+    for (const a of names) for (const b of names) expect(sign(byteOrder(a, b)), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`).to.equal(utf8(a, b));
+  });
+
+  it('should agree with Buffer.compare on random names mixing every range', () => {
+    let seed = 42;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const points = [0x41, 0x7a, 0xe9, 0x7ff, 0x800, 0xd7ff, 0xe000, 0xfffd, 0x10000, 0x1f600, 0x10ffff];
+    const name = () => Array.from({ length: 1 + rnd(4) }, () => String.fromCodePoint(points[rnd(points.length)])).join('');
+    for (let i = 0; i < 5000; i++) {
+      const [a, b] = [name(), name()];
+      expect(sign(byteOrder(a, b)), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`).to.equal(utf8(a, b));
+    }
   });
 });
