@@ -4,6 +4,19 @@
 // unbundled for importers. Drivers and native modules stay outside: knex loads them by name.
 import { build } from 'esbuild';
 import { chmod } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+// rxjs's exports send platform 'node' to its CommonJS build, which esbuild cannot tree-shake:
+// all of rxjs was evaluated at every start (~40 ms). Its ES2015 build (same package, same
+// version, "sideEffects": false) leaves only the operators fanout uses.
+const rxjsDir = path.dirname(createRequire(import.meta.url).resolve('rxjs/package.json'));
+const rxjsEsm = {
+  name: 'rxjs-esm',
+  setup(b) {
+    b.onResolve({ filter: /^rxjs$/ }, () => ({ path: path.join(rxjsDir, 'dist/esm/index.js') }));
+  },
+};
 
 const out = 'dist/fanout.mjs';
 await build({
@@ -14,6 +27,7 @@ await build({
   target: 'node20',
   format: 'esm',
   logLevel: 'warning',
+  plugins: [rxjsEsm],
   // knex's optional dialects and the drivers it loads lazily; playwright is a test tool
   external: ['better-sqlite3', 'mysql2', 'mysql', 'mariadb', 'pg', 'pg-query-stream', 'sqlite3', 'tedious', 'oracledb', 'playwright-core'],
   // CommonJS dependencies inside an ES module bundle still call require()
