@@ -6,6 +6,7 @@ import { build } from 'esbuild';
 import { chmod } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath, URL } from 'node:url';
 
 // rxjs's exports send platform 'node' to its CommonJS build, which esbuild cannot tree-shake:
 // all of rxjs was evaluated at every start (~40 ms). Its ES2015 build (same package, same
@@ -18,6 +19,15 @@ const rxjsEsm = {
   },
 };
 
+// undici's index.js evaluates all of undici (fetch, WebSocket, caches, mocks...): the bin takes
+// only the parts it uses (scripts/undici-lite.mjs). The bundled-bin test uploads through it.
+const undiciLite = {
+  name: 'undici-lite',
+  setup(b) {
+    b.onResolve({ filter: /^undici$/ }, () => ({ path: fileURLToPath(new URL('undici-lite.mjs', import.meta.url)) }));
+  },
+};
+
 const out = 'dist/fanout.mjs';
 await build({
   entryPoints: ['src/cli.ts'],
@@ -27,7 +37,7 @@ await build({
   target: 'node20',
   format: 'esm',
   logLevel: 'warning',
-  plugins: [rxjsEsm],
+  plugins: [rxjsEsm, undiciLite],
   // knex's optional dialects and the drivers it loads lazily; playwright is a test tool
   external: ['better-sqlite3', 'mysql2', 'mysql', 'mariadb', 'pg', 'pg-query-stream', 'sqlite3', 'tedious', 'oracledb', 'playwright-core'],
   // CommonJS dependencies inside an ES module bundle still call require()

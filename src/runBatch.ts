@@ -1,5 +1,5 @@
 import { Subject, lastValueFrom, tap } from 'rxjs';
-import { request } from 'undici';
+import { getGlobalDispatcher } from 'undici';
 import type { UploadConfig } from './config.js';
 import { ConfigError, StoreUnavailableError, describeError } from './errors.js';
 import { Fleet } from './http/fleet.js';
@@ -30,7 +30,8 @@ export interface RunBatchDeps {
 /** Any HTTP answer from the target's base URL (a 404 is an answer) means it is up. */
 export async function probeTarget(target: string, timeoutMs = 2000): Promise<boolean> {
   try {
-    const res = await request(target, { method: 'GET', signal: AbortSignal.timeout(timeoutMs) });
+    const url = new URL(target);
+    const res = await getGlobalDispatcher().request({ origin: url.origin, path: url.pathname + url.search, method: 'GET', signal: AbortSignal.timeout(timeoutMs) });
     await res.body.dump();
     return true;
   } catch {

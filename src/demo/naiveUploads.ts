@@ -1,13 +1,15 @@
 import { createReadStream } from 'node:fs';
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
 import { wirePath } from '../http/uploader.js';
 import type { DemoFile } from './makeDemoFiles.js';
 
 /** One PUT of one file, the way the before-code does it: a streamed body, no retry; true if stored. */
 async function put(dispatcher: Agent, target: string, f: DemoFile, signal?: AbortSignal): Promise<boolean> {
   try {
-    const { statusCode, body } = await request(`${target}${wirePath('', f.rel)}`, {
-      method: 'PUT', dispatcher, signal, body: createReadStream(f.abs), headers: { 'content-length': String(f.size), 'content-type': 'application/octet-stream' },
+    const url = new URL(`${target}${wirePath('', f.rel)}`);
+    const { statusCode, body } = await dispatcher.request({
+      origin: url.origin, path: url.pathname, method: 'PUT', signal, body: createReadStream(f.abs),
+      headers: { 'content-length': String(f.size), 'content-type': 'application/octet-stream' },
     });
     await body.dump();
     return statusCode >= 200 && statusCode < 300;
