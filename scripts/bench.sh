@@ -14,6 +14,7 @@
 #                        fanout-sqlite-info   (SQLite, --log-level info)
 #      FANOUT_ASSIGN=least-loaded   assign strategy of fanout-sqlite/-mariadb outside skew
 #      FANOUT_MYSQL=mysql://root@127.0.0.1:3306/fanout_bench   scratch database (dropped and re-created!)
+#      WARM=1          read the data before each run (untimed) so no peer starts with cold files
 #      TIMEOUT=600 CONC=...   passed to the harness;  BENCH_OUT=<dir> (default: bench-results)
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -128,7 +129,7 @@ done
 {
   echo "# fanout bench $stamp"
   echo
-  echo "- scenarios: $SCENARIOS; repeat: $REPEAT; nproc $(nproc); load1 at start $load1; ulimit -n $(ulimit -n); node $(node --version)"
+  echo "- scenarios: $SCENARIOS; repeat: $REPEAT; nproc $(nproc); load1 at start $load1; ulimit -n $(ulimit -n); node $(node --version); data read before each run (page cache warm): ${WARM:-1}"
   echo "- fanout peers: \`fanout upload --concurrency C --per-target ceil(C/5) --log-level warn\`; fanout-sqlite/-mariadb: --assign $FANOUT_ASSIGN (least-loaded on skew), variants as named; SQLite in $W/db, MariaDB $FANOUT_MYSQL"
   echo "- raw lines: $(basename "$jsonl"); harness: scripts/bench/harness (peak RSS: largest single process, GNU time; MB = 10^6 B)"
   for n in "${notes[@]}"; do echo "- note: $n"; done

@@ -3,6 +3,8 @@
 #   SCENARIO: S1|seed  S2|skew  S3|throughput  S4|large  S5|many
 #   env: PEERS="seq-undici gather-undici ..." (default: all)  REPEAT=1 (interleaved)
 #        TIMEOUT=600 (s per peer run)  CONC=<override>  EXTRA_NAME=extra
+#        WARM=1 (fanout-vendored addition: read the data once before each run, untimed, so every
+#        peer starts with it in the page cache; WARM=0 leaves the cache as the last run left it)
 #   fanout-vendored addition: run.sh SCENARIO --extra NAME 'CMD' [--extra NAME2 'CMD2' ...]
 #        defines several extra peers in one invocation; each is appended to PEERS unless PEERS
 #        already names it (then PEERS decides the order). The single-CMD form above still works.
@@ -91,6 +93,9 @@ run_peer() { # $1 = peer name, $2 = repetition
   [ "$name" = rclone ] && { start_nginx; base=$((base + 100)); }
   urls=$(for p in "${ports[@]}"; do printf 'http://127.0.0.1:%s,' $((p - ports[0] + base)); done); urls=${urls%,}
   cmd=${CMD[$name]//\{dir\}/$data}; cmd=${cmd//\{urls\}/$urls}; cmd=${cmd//\{conc\}/$conc}
+  # fanout-vendored addition: on this kind of machine the kernel pages out file data not read for
+  # about a minute (DAMON), so the first peer of a scenario read cold files and the next ones warm
+  [ "${WARM:-1}" = 1 ] && find "$data" -type f -print0 | xargs -0 -r cat > /dev/null
   read -r load1 _ < /proc/loadavg
   echo "# $sc/$name: $cmd" >&2
   /usr/bin/time -f '%e %M' -o "$W/time" timeout -k 5 "$TIMEOUT" bash -c "$cmd" > "$W/peer-$name.log" 2>&1
