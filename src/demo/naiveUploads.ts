@@ -8,7 +8,7 @@ async function put(dispatcher: Agent, target: string, f: DemoFile, signal?: Abor
   try {
     const url = new URL(`${target}${wirePath('', f.rel)}`);
     const { statusCode, body } = await dispatcher.request({
-      origin: url.origin, path: url.pathname, method: 'PUT', signal, body: createReadStream(f.abs),
+      origin: url.origin, path: url.pathname + url.search, method: 'PUT', signal, body: createReadStream(f.abs),
       headers: { 'content-length': String(f.size), 'content-type': 'application/octet-stream' },
     });
     await body.dump();
