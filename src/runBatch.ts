@@ -1,8 +1,8 @@
 import { Subject, lastValueFrom, tap } from 'rxjs';
-import { getGlobalDispatcher } from 'undici';
 import type { UploadConfig } from './config.js';
 import { ConfigError, StoreUnavailableError, describeError } from './errors.js';
 import { Fleet } from './http/fleet.js';
+import { requestUrl } from './http/requestUrl.js';
 import { Uploader, type UploaderOptions } from './http/uploader.js';
 import { silentLogger, type Logger } from './logger.js';
 import { emptyTally } from './operators/tallyResults.js';
@@ -30,8 +30,7 @@ export interface RunBatchDeps {
 /** Any HTTP answer from the target's base URL (a 404 is an answer) means it is up. */
 export async function probeTarget(target: string, timeoutMs = 2000): Promise<boolean> {
   try {
-    const url = new URL(target);
-    const res = await getGlobalDispatcher().request({ origin: url.origin, path: url.pathname + url.search, method: 'GET', signal: AbortSignal.timeout(timeoutMs) });
+    const res = await requestUrl(target, { method: 'GET', signal: AbortSignal.timeout(timeoutMs) });
     await res.body.dump();
     return true;
   } catch {

@@ -1,16 +1,17 @@
 import { createReadStream } from 'node:fs';
 import { Agent } from 'undici';
+import { requestUrl } from '../http/requestUrl.js';
 import { wirePath } from '../http/uploader.js';
 import type { DemoFile } from './makeDemoFiles.js';
 
 /** One PUT of one file, the way the before-code does it: a streamed body, no retry; true if stored. */
 async function put(dispatcher: Agent, target: string, f: DemoFile, signal?: AbortSignal): Promise<boolean> {
   try {
-    const url = new URL(`${target}${wirePath('', f.rel)}`);
-    const { statusCode, body } = await dispatcher.request({
-      origin: url.origin, path: url.pathname + url.search, method: 'PUT', signal, body: createReadStream(f.abs),
-      headers: { 'content-length': String(f.size), 'content-type': 'application/octet-stream' },
-    });
+    const { statusCode, body } = await requestUrl(
+      `${target}${wirePath('', f.rel)}`,
+      { method: 'PUT', signal, body: createReadStream(f.abs), headers: { 'content-length': String(f.size), 'content-type': 'application/octet-stream' } },
+      dispatcher,
+    );
     await body.dump();
     return statusCode >= 200 && statusCode < 300;
   } catch {

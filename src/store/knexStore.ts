@@ -88,7 +88,7 @@ function lastPerKey<T extends { batch_id: string; path_key: string }>(rows: read
 
 /** The Store on knex: the same queries on SQLite and MySQL/MariaDB. */
 export class KnexStore implements Store {
-  /** multi-row upsert SQL by table and row count: knex builds each shape once, not per batch */
+  /** multi-row upsert SQL by (table, columns, merge) and row count: one string per shape, so SQLite's statement cache hashes it once */
   private readonly compiled = new Map<string, Compiled>();
   /** per (table, columns, merge): n-row SQL without knex, or null where knex's output is not regular */
   private readonly templates = new Map<string, ((n: number) => Compiled) | null>();
@@ -212,12 +212,12 @@ export class KnexStore implements Store {
   }
 
   private compile(table: string, part: readonly Record<string, unknown>[], merge: readonly string[]): Compiled {
-    const key = `${table}:${part.length}`;
+    const columns = Object.keys(part[0]);
+    const tkey = `${table}\0${columns.join(',')}\0${merge.join(',')}`;
+    const key = `${tkey}\0${part.length}`;
     let c = this.compiled.get(key);
     if (!c) {
       if (this.compiled.size >= 64) this.compiled.clear(); // MySQL batches come in any size
-      const columns = Object.keys(part[0]);
-      const tkey = `${table}\0${columns.join(',')}\0${merge.join(',')}`;
       let t = this.templates.get(tkey);
       if (t === undefined) this.templates.set(tkey, (t = upsertTemplate((n) => this.compileRows(table, columns, n, merge))));
       c = t?.(part.length) ?? this.compileRows(table, columns, part.length, merge);
