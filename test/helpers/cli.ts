@@ -7,6 +7,8 @@ import type { CliContext } from '../../src/commands/context.js';
 
 export interface CliRun {
   code: number;
+  /** the signal that ended the process, if one did */
+  signal?: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
 }
@@ -43,7 +45,7 @@ export function spawnCli(argv: string[], env: NodeJS.ProcessEnv = {}): ChildProc
   child.stdout?.on('data', (d) => (stdout += d));
   child.stderr?.on('data', (d) => (stderr += d));
   const done = new Promise<CliRun>((resolve) => {
-    child.on('close', (code, signal) => resolve({ code: code ?? (signal === 'SIGKILL' ? 137 : -1), stdout, stderr }));
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal === 'SIGKILL' ? 137 : -1), signal, stdout, stderr }));
   });
   return Object.assign(child, { done });
 }

@@ -84,17 +84,38 @@ describe('process faults: signals, SIGKILL then --resume, the database going awa
   });
 
   it('should abort in-flight uploads on a second signal instead of waiting out the grace period', async () => {
-    const run = upload(['--batch-id', 'int2', '--grace-ms', '60000']);
-    await untilRecorded(db, 'int2', 10);
-    run.kill('SIGINT');
-    await sleep(50);
-    run.kill('SIGINT');
-    const t0 = Date.now();
-    const r = await run.done;
-    expect(r.code, r.stderr).to.equal(130);
-    expect(Date.now() - t0).to.be.below(10_000);
-    store = await createStore(db);
-    await assertInvariants(store, 'int2', tree, targets(), { summaries: [summaryOf(r)] });
+    // a fourth host that holds every upload for two minutes: its uploads are still in flight
+    // when the first signal comes, and would keep the run alive for the whole 60 s grace
+    const stalled = await startReceivers(1, { delayMs: 120_000 });
+    try {
+      const all = [...fleet.urls, ...stalled.urls];
+      const run = spawnCli(['upload', tree.dir, '--target', all.join(','), '--db', db, '--json', '--per-target', '2', '--batch-id', 'int2', '--grace-ms', '60000']);
+      let stderr = '';
+      run.stderr?.on('data', (d) => (stderr += d));
+      await untilRecorded(db, 'int2', 10);
+      run.kill('SIGINT');
+      const end = Date.now() + 20_000;
+      while (!stderr.includes('batch_stopping') && Date.now() < end) await sleep(20);
+      expect(stderr, 'the first signal starts a graceful stop').to.contain('batch_stopping');
+      await sleep(200);
+      expect(run.exitCode, 'still waiting on the stalled host after the first signal').to.equal(null);
+      const t0 = Date.now();
+      run.kill('SIGINT');
+      const r = await run.done;
+      expect(r.code, `signal ${r.signal}\n${r.stderr}`).to.equal(130);
+      expect(Date.now() - t0, 'ended without waiting out the grace period').to.be.below(10_000);
+      const s = summaryOf(r);
+      expect(s.status).to.equal('interrupted');
+      expect(s.targets[stalled.urls[0]]?.uploaded ?? 0, 'nothing counted as uploaded to the stalled host').to.equal(0);
+      store = await createStore(db);
+      const rows = await store.listFiles('int2');
+      const aborted = rows.filter((x) => x.target === stalled.urls[0]);
+      expect(aborted.length, 'files were in flight to the stalled host').to.be.above(0);
+      expect(aborted.filter((x) => x.status === 'uploaded'), 'none of them recorded uploaded').to.deep.equal([]);
+      await assertInvariants(store, 'int2', tree, new Map([...targets(), [stalled.urls[0], stalled.dirs[0]]]), { summaries: [s] });
+    } finally {
+      await stalled.close();
+    }
   });
 
   it('should leave consistent records after SIGKILL, and --resume should record every file exactly once', async () => {
