@@ -40,7 +40,7 @@ describe('fanout demo, its parts', function () {
       const port = Number(new URL(fleet.urls[0]).port);
       const sampler = await sampleDescriptors([port], { intervalMs: 5 });
       const sockets = await Promise.all(Array.from({ length: 7 }, () => connect(port)));
-      await sleep(60);
+      await sleep(300); // many sampling intervals, even with the worker thread starved of CPU
       for (const s of sockets) s.destroy();
       try {
         expect(await sampler.stop()).to.deep.equal({ sockets: 7, files: 0 });
@@ -54,7 +54,7 @@ describe('fanout demo, its parts', function () {
       for (let i = 0; i < 3; i++) await writeFile(path.join(dir, `f${i}`), 'x');
       const sampler = await sampleDescriptors([1], { filesUnder: dir });
       const handles = await Promise.all([0, 1, 2].map((i) => open(path.join(dir, `f${i}`))));
-      await sleep(60);
+      await sleep(300); // many sampling intervals, even with the worker thread starved of CPU
       await Promise.all(handles.map((h) => h.close()));
       expect(await sampler.stop()).to.deep.equal({ sockets: 0, files: 3 });
     });
@@ -69,7 +69,10 @@ describe('fanout demo, its parts', function () {
   });
 
   it('should measure the naive run against fresh hosts and close them after', async () => {
-    const files = await makeDemoFiles(path.join(work, 'src'), 40, 100);
+    // 1 MiB files: more than the sockets buffer while a host holds the body back for its one
+    // slot, so each file stays open until its host gets to it (with 100-byte files the whole
+    // body was gone in a moment and the sampler, under load, could miss every open file)
+    const files = await makeDemoFiles(path.join(work, 'src'), 40, 2 ** 20);
     const source = await realpath(path.join(work, 'src'));
     const m = await measureRun({ dir: path.join(work, 'hosts'), source, hosts: 2, delayMs: 10, slots: 1 }, (urls) => uploadAllAtOnce(files, urls));
     expect(m).to.include({ delivered: 40, stored: 40 });
