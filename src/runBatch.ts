@@ -46,13 +46,15 @@ export async function openStore(config: Pick<UploadConfig, 'db'>, logger: Logger
   const wasSilent = logger.silent;
   try {
     logger.silent = true;
-    store = await createStore(config.db, { logger, poolMax });
-    await store.ping();
-    logger.silent = wasSilent;
+    try {
+      store = await createStore(config.db, { logger, poolMax });
+      await store.ping();
+    } finally {
+      logger.silent = wasSilent;
+    }
     await store.migrate();
     return store;
   } catch (err) {
-    logger.silent = wasSilent;
     await store?.close().catch(() => undefined);
     if (err instanceof ConfigError) throw err;
     throw new ConfigError(`cannot use database ${redactDbUrl(config.db)}: ${describeError(err).split('\n')[0]}`, { cause: err });

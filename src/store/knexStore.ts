@@ -62,6 +62,14 @@ interface Compiled {
   columns: string[];
 }
 
+/** knex's own `insert ... on conflict (batch_id, path_key) merge` for n rows of these columns. */
+export function compileUpsert(knex: Knex, table: string, columns: readonly string[], n: number, merge: readonly string[]): Compiled {
+  // compile with marker values, so the bindings of row 0 say the column order knex chose
+  const markers = Array.from({ length: n }, (_, i) => Object.fromEntries(columns.map((col) => [col, `${i}\0${col}`])));
+  const q = knex(table).insert(markers).onConflict([...KEY]).merge([...merge]).toSQL();
+  return { sql: q.sql, columns: (q.bindings as string[]).slice(0, columns.length).map((b) => b.split('\0')[1]) };
+}
+
 /**
  * Every n-row upsert from three of knex's compiles, by repetition. knex writes a multi-row
  * insert as a head, one term per row and a tail (SQLite: `select ? as a, ... union all select
@@ -219,19 +227,11 @@ export class KnexStore implements Store {
     if (!c) {
       if (this.compiled.size >= 64) this.compiled.clear(); // MySQL batches come in any size
       let t = this.templates.get(tkey);
-      if (t === undefined) this.templates.set(tkey, (t = upsertTemplate((n) => this.compileRows(table, columns, n, merge))));
-      c = t?.(part.length) ?? this.compileRows(table, columns, part.length, merge);
+      if (t === undefined) this.templates.set(tkey, (t = upsertTemplate((n) => compileUpsert(this.knex, table, columns, n, merge))));
+      c = t?.(part.length) ?? compileUpsert(this.knex, table, columns, part.length, merge);
       this.compiled.set(key, c);
     }
     return c;
-  }
-
-  /** knex's own `insert ... on conflict merge` for n rows of these columns. */
-  private compileRows(table: string, columns: readonly string[], n: number, merge: readonly string[]): Compiled {
-    // compile with marker values, so the bindings of row 0 say the column order knex chose
-    const markers = Array.from({ length: n }, (_, i) => Object.fromEntries(columns.map((col) => [col, `${i}\0${col}`])));
-    const q = this.knex(table).insert(markers).onConflict([...KEY]).merge([...merge]).toSQL();
-    return { sql: q.sql, columns: (q.bindings as string[]).slice(0, columns.length).map((b) => b.split('\0')[1]) };
   }
 
   async lookupProcess(id: number): Promise<ProcessRow | undefined> {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import knexFactory from 'knex';
-import { upsertTemplate } from '../../../src/store/knexStore.js';
+import { compileUpsert, upsertTemplate } from '../../../src/store/knexStore.js';
 import { FILE_MERGE_COLUMNS } from '../../../src/store/rows.js';
 
 const FILE_COLUMNS = ['batch_id', 'file_path', 'path_key', 'file_name', 'target', 'size_bytes', 'mtime_ms', 'sha256', 'verified', 'status', 'attempts', 'error', 'started_at', 'finished_at'];
@@ -9,11 +9,7 @@ for (const client of ['better-sqlite3', 'mysql2']) {
   describe(`upsertTemplate [${client}]`, () => {
     const knex = knexFactory({ client, useNullAsDefault: true });
     after(() => knex.destroy());
-    const compileRows = (n: number) => {
-      const rows = Array.from({ length: n }, (_, i) => Object.fromEntries(FILE_COLUMNS.map((c) => [c, `${i}\0${c}`])));
-      const q = knex('file_distributions').insert(rows).onConflict(['batch_id', 'path_key']).merge([...FILE_MERGE_COLUMNS]).toSQL();
-      return { sql: q.sql, columns: (q.bindings as string[]).slice(0, FILE_COLUMNS.length).map((b) => b.split('\0')[1]) };
-    };
+    const compileRows = (n: number) => compileUpsert(knex, 'file_distributions', FILE_COLUMNS, n, FILE_MERGE_COLUMNS);
 
     it('should build exactly the statement knex builds, for every row count a write uses', () => {
       const template = upsertTemplate(compileRows);
