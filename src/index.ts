@@ -23,7 +23,8 @@ export { backoffMs } from './operators/backoff.js';
 
 // composed
 export { distribute, distributeResults, type DistributeOptions, type DistributeDeps } from './pipeline.js';
-export { runBatch, openStore, probeTarget, type RunBatchDeps } from './runBatch.js';
+export { runBatch, probeTarget, type RunBatchDeps } from './runBatch.js';
+export { openStore, type OpenStoreOptions } from './store/openStore.js';
 export { normaliseUploadConfig, newBatchId, normaliseTarget, DEFAULTS, type RawUploadArgs, type UploadConfig } from './config.js';
 export { dryRun, type DryRunPlan } from './dryRun.js';
 

@@ -8,9 +8,11 @@ import { silentLogger, type Logger } from './logger.js';
 import { emptyTally } from './operators/tallyResults.js';
 import { distribute } from './pipeline.js';
 import { checkReportPath, writeReport } from './report/writeReport.js';
-import { createStore, redactDbUrl } from './store/createStore.js';
+import { openStore } from './store/openStore.js';
 import type { Store } from './store/types.js';
 import type { BatchStatus, Summary, Tally } from './types.js';
+
+export { openStore };
 
 export interface RunBatchDeps {
   logger?: Logger;
@@ -35,29 +37,6 @@ export async function probeTarget(target: string, timeoutMs = 2000): Promise<boo
     return true;
   } catch {
     return false;
-  }
-}
-
-/** Open the store named by the config, or fail with a ConfigError (exit 2). */
-export async function openStore(config: Pick<UploadConfig, 'db'>, logger: Logger, poolMax = 4): Promise<Store> {
-  let store: Store | undefined;
-  // knex logs a failed connection attempt (with a stack) before the error reaches us: a
-  // database that cannot be reached is one line on stderr, so the attempt is not logged
-  const wasSilent = logger.silent;
-  try {
-    logger.silent = true;
-    try {
-      store = await createStore(config.db, { logger, poolMax });
-      await store.ping();
-    } finally {
-      logger.silent = wasSilent;
-    }
-    await store.migrate();
-    return store;
-  } catch (err) {
-    await store?.close().catch(() => undefined);
-    if (err instanceof ConfigError) throw err;
-    throw new ConfigError(`cannot use database ${redactDbUrl(config.db)}: ${describeError(err).split('\n')[0]}`, { cause: err });
   }
 }
 

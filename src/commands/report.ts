@@ -21,7 +21,7 @@ export function reportCommand(ctx: CliContext): CommandModule<object, ReportArgs
         .option('db', DB_OPTION) as unknown as Argv<ReportArgs>,
     handler: async (argv) => {
       await checkReportPath(argv.out);
-      await withStore(ctx, dbUrl(ctx, argv.db), (store) => writeReport(store, argv.batchId, argv.out));
+      await withStore(ctx, dbUrl(ctx, argv.db), (store) => writeReport(store, argv.batchId, argv.out), { readOnly: true });
       ctx.stdout.write(`report written to ${argv.out}\n`);
       ctx.exitCode = 0;
     },

@@ -106,7 +106,7 @@ export function statusCommand(ctx: CliContext): CommandModule<object, StatusArgs
       const db = dbUrl(ctx, argv.db);
       await withStore(ctx, db, (store) =>
         argv.batchId === undefined ? listBatches(ctx, store, db, argv.json === true) : showBatch(ctx, store, argv.batchId, argv.json === true),
-      );
+      { readOnly: true });
       ctx.exitCode = 0;
     },
   };

@@ -1,6 +1,6 @@
 import { DEFAULTS } from '../config.js';
 import { createLogger, flushLogger } from '../logger.js';
-import { openStore } from '../runBatch.js';
+import { openStore } from '../store/openStore.js';
 import type { Store } from '../store/types.js';
 import type { CliContext } from './context.js';
 import { single } from './options.js';
@@ -19,13 +19,14 @@ export function dbUrl(ctx: CliContext, db: string | undefined): string {
 }
 
 /**
- * Open (and migrate) the store, run `fn` with it, then close it and flush the logger, on every
- * way out. Knex's warnings go to stderr; an unusable database is a ConfigError (exit 2).
+ * Open the store (migrated, or read-only for the commands that only read), run `fn` with it,
+ * then close it and flush the logger, on every way out. Knex's warnings go to stderr; an
+ * unusable database is a ConfigError (exit 2).
  */
-export async function withStore<T>(ctx: CliContext, db: string, fn: (store: Store) => Promise<T>): Promise<T> {
+export async function withStore<T>(ctx: CliContext, db: string, fn: (store: Store) => Promise<T>, opts: { readOnly?: boolean } = {}): Promise<T> {
   const logger = createLogger({ stream: ctx.stderr, level: 'warn' });
   try {
-    const store = await openStore({ db }, logger);
+    const store = await openStore({ db }, logger, { readOnly: opts.readOnly });
     try {
       return await fn(store);
     } finally {

@@ -6,7 +6,7 @@ import { writeReport } from '../report/writeReport.js';
 import { formatDuration } from '../commands/format.js';
 import type { Logger } from '../logger.js';
 import type { LogRouter } from '../progress/logRouter.js';
-import { openStore } from '../runBatch.js';
+import { openStore } from '../store/openStore.js';
 import { fanoutUploads } from './fanoutUploads.js';
 import { formatMoral, formatTable } from './formatDemo.js';
 import { makeDemoFiles } from './makeDemoFiles.js';

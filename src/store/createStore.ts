@@ -13,6 +13,8 @@ export interface StoreOptions {
   logger?: Logger;
   /** largest MySQL pool; SQLite always uses one connection */
   poolMax?: number;
+  /** never write: see parseDbUrl's readOnly */
+  readOnly?: boolean;
 }
 
 /**
@@ -21,8 +23,8 @@ export interface StoreOptions {
  * ConfigError for a bad URL or a SQLite file whose directory does not exist.
  */
 export async function createStore(url: string, opts: StoreOptions = {}): Promise<Store> {
-  const { logger = silentLogger(), poolMax } = opts;
-  const config = parseDbUrl(url, { poolMax });
+  const { logger = silentLogger(), poolMax, readOnly } = opts;
+  const config = parseDbUrl(url, { poolMax, readOnly });
   const dialect = dialectOf(config);
   if (dialect === 'sqlite') checkSqliteDir(config);
   const log = logger.child({ component: 'store', dialect });

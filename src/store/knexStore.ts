@@ -115,6 +115,15 @@ export class KnexStore implements Store {
     if (applied.length > 0) this.logger.info('database migrated', { migrations: applied });
   }
 
+  async schemaState(): Promise<'missing' | 'older' | 'current'> {
+    // knex's own migrate.status() creates its bookkeeping tables: a reader only looks
+    if (!(await this.knex.schema.hasTable('knex_migrations'))) return 'missing';
+    const applied = new Set((await this.knex('knex_migrations').select('name')).map((r: { name: unknown }) => String(r.name)));
+    if (applied.size === 0) return 'missing';
+    const known = await new FanoutMigrationSource().getMigrations();
+    return known.every((m) => applied.has(m.name)) ? 'current' : 'older';
+  }
+
   async ping(): Promise<void> {
     await this.knex.raw('select 1');
   }

@@ -6,6 +6,8 @@ export type Dialect = 'sqlite' | 'mysql';
 export interface DbUrlOptions {
   /** largest MySQL pool (SQLite always uses one connection) */
   poolMax?: number;
+  /** open for reading only: SQLite read-only (no journal-mode change), MySQL read-only sessions */
+  readOnly?: boolean;
 }
 
 export const DB_DEFAULTS = {
@@ -39,10 +41,10 @@ export function dialectOf(config: Knex.Config): Dialect {
  * Anything else throws a one-line ConfigError naming the redacted value.
  */
 export function parseDbUrl(url: string, opts: DbUrlOptions = {}): Knex.Config {
-  const { poolMax = DB_DEFAULTS.poolMax } = opts;
+  const { poolMax = DB_DEFAULTS.poolMax, readOnly = false } = opts;
   if (!Number.isInteger(poolMax) || poolMax < 1) throw new ConfigError(`database pool size must be a positive integer, got ${JSON.stringify(poolMax)}`);
-  if (/^sqlite:/i.test(url)) return sqliteConfig(url);
-  if (/^(mysql|mariadb):\/\//i.test(url)) return mysqlConfig(url, poolMax);
+  if (/^sqlite:/i.test(url)) return sqliteConfig(url, readOnly);
+  if (/^(mysql|mariadb):\/\//i.test(url)) return mysqlConfig(url, poolMax, readOnly);
   throw bad(url, USAGE);
 }
 
@@ -51,13 +53,14 @@ function bad(url: string, why: string): ConfigError {
   return new ConfigError(`bad database URL ${JSON.stringify(redactDbUrl(url))}: ${why}`);
 }
 
-function sqliteConfig(url: string): Knex.Config {
+function sqliteConfig(url: string, readOnly: boolean): Knex.Config {
   // sqlite:///abs/path and sqlite://rel both drop the `//`
   const filename = url.slice('sqlite:'.length).replace(/^\/\//, '');
   if (filename === '') throw bad(url, 'no file path (e.g. sqlite:fanout.sqlite)');
   return {
     client: 'better-sqlite3',
-    connection: { filename },
+    // (an in-memory database cannot be opened read-only, and nothing outlives it anyway)
+    connection: { filename, ...(readOnly && filename !== ':memory:' ? { options: { readonly: true } } : {}) },
     useNullAsDefault: true,
     // one connection: SQLite has a single writer, and `:memory:` lives in its connection
     pool: {
@@ -65,8 +68,11 @@ function sqliteConfig(url: string): Knex.Config {
       max: 1,
       afterCreate(conn: { pragma(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
         try {
-          conn.pragma('journal_mode = WAL');
-          conn.pragma('synchronous = NORMAL');
+          // WAL is a setting stored in the file: a reader leaves the file as it found it
+          if (!readOnly) {
+            conn.pragma('journal_mode = WAL');
+            conn.pragma('synchronous = NORMAL');
+          }
           conn.pragma(`busy_timeout = ${DB_DEFAULTS.sqliteBusyTimeoutMs}`);
           done(null, conn);
         } catch (err) {
@@ -91,7 +97,7 @@ function typeCast(field: TypeCastField, next: () => unknown): unknown {
   return next();
 }
 
-function mysqlConfig(url: string, poolMax: number): Knex.Config {
+function mysqlConfig(url: string, poolMax: number, readOnly: boolean): Knex.Config {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -116,9 +122,18 @@ function mysqlConfig(url: string, poolMax: number): Knex.Config {
       bigNumberStrings: false,
       typeCast,
     },
-    pool: { min: 0, max: poolMax },
+    pool: {
+      min: 0,
+      max: poolMax,
+      ...(readOnly ? { afterCreate: readOnlySession } : {}),
+    },
     acquireConnectionTimeout: DB_DEFAULTS.acquireConnectionTimeoutMs,
   };
+}
+
+/** A reader's sessions refuse writes on the server's side too. */
+function readOnlySession(conn: { query(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, conn: unknown) => void): void {
+  conn.query('SET SESSION TRANSACTION READ ONLY', (err) => done(err, conn));
 }
 
 function decode(url: string, part: string): string {

@@ -78,6 +78,8 @@ export interface Store {
   readonly dialect: 'sqlite' | 'mysql';
   /** run the migrations loaded from code (idempotent) */
   migrate(): Promise<void>;
+  /** reads only: 'missing' (no fanout tables), 'older' (migrations pending), else 'current' (or newer) */
+  schemaState(): Promise<'missing' | 'older' | 'current'>;
   /** throws if the database cannot be reached */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,4 +1,7 @@
 import { expect } from 'chai';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import yargs from 'yargs';
 import type { CliContext } from '../../src/commands/context.js';
 import { STATUS_LIMITS, statusCommand } from '../../src/commands/status.js';
@@ -140,9 +143,18 @@ forEachDatabase('fanout status', (db) => {
 
 describe('fanout status (empty and unreachable databases)', () => {
   it('should say there are no batches yet', async () => {
-    const ctx = fakeContext();
-    await runStatus(['--db', 'sqlite::memory:'], ctx);
-    expect(ctx.out()).to.equal('no batches in sqlite::memory:\n');
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'fanout-status-'));
+    try {
+      const url = `sqlite:${path.join(dir, 'empty.sqlite')}`;
+      const store = await createStore(url);
+      await store.migrate();
+      await store.close();
+      const ctx = fakeContext();
+      await runStatus(['--db', url], ctx);
+      expect(ctx.out()).to.equal(`no batches in ${url}\n`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('should turn an unreachable database into a ConfigError without its password', async () => {
