@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { createStream, type RotatingFileStream } from 'rotating-file-stream';
 import winston from 'winston';
+import { textFormat, type LogFormat } from './logText.js';
 
 export type Logger = winston.Logger;
 
@@ -15,6 +16,10 @@ export interface LoggerOptions {
   secrets?: readonly string[];
   maxSizeBytes?: number;
   maxFiles?: number;
+  /** JSON lines (default), or short text lines for a person at a terminal */
+  format?: LogFormat;
+  /** text lines are cut to this many characters */
+  width?: number;
 }
 
 /** Replace every occurrence of a secret, wherever it hides in the line. */
@@ -32,9 +37,9 @@ const redact = (secrets: readonly string[]) =>
     return info;
   })();
 
-/** One logger made at the edge: JSON lines to stderr (never stdout) or a size-rotated file. */
+/** One logger made at the edge: JSON (or text) lines to stderr (never stdout) or a size-rotated file. */
 export function createLogger(opts: LoggerOptions = {}): Logger {
-  const { level = 'info', file, stream = process.stderr, secrets = [], maxSizeBytes = 50 * 2 ** 20, maxFiles = 5 } = opts;
+  const { level = 'info', file, stream = process.stderr, secrets = [], maxSizeBytes = 50 * 2 ** 20, maxFiles = 5, format = 'json', width } = opts;
   // winston's own File transport loses lines when it rotates under a burst and never
   // reports 'finish' (seen with winston 3.19); rotating-file-stream rotates safely
   const fileStream = file ? rotatingFile(file, maxSizeBytes, maxFiles) : undefined;
@@ -44,7 +49,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     format: winston.format.combine(
       redact(secrets.filter((s) => s.length > 0)),
       winston.format.timestamp(),
-      winston.format.json(),
+      format === 'text' ? textFormat(width) : winston.format.json(),
     ),
     transports: [transport],
   });

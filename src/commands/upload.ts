@@ -3,6 +3,7 @@ import { DEFAULTS, LOG_LEVELS, normaliseUploadConfig, type RawUploadArgs, type U
 import { dryRun } from '../dryRun.js';
 import { ConfigError, describeError } from '../errors.js';
 import { createLogger, flushLogger } from '../logger.js';
+import { LOG_FORMATS, type LogFormat } from '../logText.js';
 import { ASSIGN_STRATEGIES } from '../operators/assignTargets.js';
 import { LogRouter } from '../progress/logRouter.js';
 import { progressIntervalFrom, startProgress, wantsBars } from '../progress/startProgress.js';
@@ -41,12 +42,18 @@ export function uploadOptions(y: Argv) {
     .option('dry-run', { type: 'boolean', describe: 'print the plan; upload and record nothing' })
     .option('json', { type: 'boolean', describe: 'print one JSON summary on stdout' })
     .option('log-level', { type: 'string', nargs: 1, choices: LOG_LEVELS, default: DEFAULTS.logLevel })
+    .option('log-format', { type: 'string', nargs: 1, choices: LOG_FORMATS, describe: 'json lines, or short text lines for people (default: text on a terminal without --log-file, else json)' })
     .option('log-file', { type: 'string', nargs: 1, coerce: single('log-file'), describe: 'JSON lines to this file instead of stderr, rotated by size (50 MB, 5 kept)' })
     .option('progress', { type: 'boolean', describe: 'live progress bars on stderr (default: on when stderr is a TTY); without them a "progress" log line every 5 s ($FANOUT_PROGRESS_INTERVAL_MS)' })
     .option('report', { type: 'string', nargs: 1, coerce: single('report'), describe: 'write the timeline report (HTML) when the batch ends' });
 }
 
-type UploadArgs = RawUploadArgs & { targetsFile?: string };
+type UploadArgs = RawUploadArgs & { targetsFile?: string; logFormat?: LogFormat };
+
+/** Text for a person at a terminal; JSON for files, pipes and log collectors. */
+export function logFormatFor(flag: LogFormat | undefined, isTTY: boolean, logFile: string | undefined): LogFormat {
+  return flag ?? (isTTY && !logFile ? 'text' : 'json');
+}
 
 /** The password of a database URL, to keep it out of logs. */
 function dbSecret(db: string): string[] {
@@ -84,7 +91,10 @@ export function uploadCommand(ctx: CliContext): CommandModule<object, UploadArgs
       const intervalMs = progressIntervalFrom(ctx.env);
       // log lines to the terminal go through the router, which prints them above the bars while they show
       const logRouter = config.logFile ? undefined : new LogRouter(ctx.stderr);
-      const logger = createLogger({ level: config.logLevel, file: config.logFile, stream: logRouter ?? ctx.stderr, secrets: [config.token ?? '', ...dbSecret(config.db)] });
+      const logger = createLogger({
+        level: config.logLevel, file: config.logFile, stream: logRouter ?? ctx.stderr, secrets: [config.token ?? '', ...dbSecret(config.db)],
+        format: logFormatFor(argv.logFormat, ctx.isTTY, config.logFile), width: (ctx.stderr as { columns?: number }).columns,
+      });
       const progress = startProgress({ bars: wantsBars(config.progress, ctx.isTTY), stream: ctx.stderr, logger, intervalMs, logRouter });
       const stop = new AbortController();
       const abort = new AbortController();

@@ -54,6 +54,9 @@ export class ProgressTracker {
   /** runBatch's onStart: starts the count (display only; a failed count just leaves "≥N") */
   readonly onStart = (run: ProgressRun): void => {
     this.run = run;
+    // the pace is measured from the start: the first view (the first `progress` line, 5 s
+    // in) has a span to measure over instead of a single sample that reads as 0 files/s
+    this.rate.sample(this.now(), 0, 0);
     const { dir, include, exclude, minAgeMs, followSymlinks } = run.config;
     void countFiles(dir, { include, exclude, minAgeMs, followSymlinks }, { signal: this.counting.signal, onCount: (n) => (this.counted = n) }).then(
       (n) => {

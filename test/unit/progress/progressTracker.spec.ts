@@ -46,12 +46,22 @@ describe('ProgressTracker', () => {
     t.onTally(tally(9, 1, 9000));
     const v = t.view();
     expect(v).to.include({ batchId: 'b1', done: 10, total: 20, totalExact: true, uploaded: 9, failed: 1, bytes: 9000 });
-    expect(v.filesPerSec).to.equal(5); // 5 -> 10 files in one second
-    expect(v.etaSec).to.equal(2);
+    expect(v.filesPerSec).to.equal(10); // 0 -> 10 files in the first second
+    expect(v.etaSec).to.equal(1);
     expect(v.targets).to.deep.equal([
       { target: 'A', up: true, inFlight: 2, uploaded: 9, failed: 1, bytes: 9000 },
       { target: 'B', up: false, inFlight: 0, uploaded: 0, failed: 0, bytes: 0 },
     ]);
+    t.close();
+  });
+
+  it('should measure a real rate in the first view after the start (the first progress line)', () => {
+    let now = 0;
+    const t = new ProgressTracker(() => now);
+    t.onStart({ fleet: fleet(0), batchId: 'b3', config: config(path.join(dir, 'missing')) });
+    now = 5000;
+    t.onTally(tally(100, 0, 5_000_000));
+    expect(t.view()).to.include({ filesPerSec: 20, bytesPerSec: 1_000_000 });
     t.close();
   });
 
