@@ -13,7 +13,9 @@ import { pathToFileURL } from 'node:url';
 import yargs from 'yargs';
 import { commands } from './commands/index.js';
 import { processContext, type CliContext } from './commands/context.js';
+import { numberTags } from './commands/options.js';
 import { ConfigError, describeError } from './errors.js';
+import { fanoutVersion } from './version.js';
 
 /**
  * Parse argv and run one command. Usage errors (yargs' own and ConfigError) print one
@@ -27,7 +29,9 @@ export async function runCli(argv: readonly string[], ctx: CliContext = processC
     .recommendCommands()
     .parserConfiguration({ 'duplicate-arguments-array': true, 'strip-aliased': true })
     .help()
-    .version(false)
+    .alias('help', 'h')
+    .version(fanoutVersion())
+    .alias('version', 'V')
     .wrap(Math.min(110, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((msg, err) => {
@@ -42,7 +46,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext = processC
     await parser.parseAsync([...argv], {}, (_err, _argv, output) => {
       helpText = output;
     });
-    if (helpText) ctx.stdout.write(helpText.endsWith('\n') ? helpText : `${helpText}\n`);
+    if (helpText) ctx.stdout.write(numberTags(helpText.endsWith('\n') ? helpText : `${helpText}\n`));
     return ctx.exitCode;
   } catch (err) {
     if (err instanceof ConfigError) return usage(ctx, err.message);

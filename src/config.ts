@@ -48,6 +48,7 @@ export interface RawUploadArgs {
   db?: string;
   processId?: number;
   token?: string;
+  tokenFile?: string;
   dryRun?: boolean;
   json?: boolean;
   logLevel?: string;
@@ -123,6 +124,16 @@ async function readTargetsFile(file: string): Promise<string[]> {
   return text.split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
 }
 
+/** The token from a file (first line, surrounding whitespace dropped), so it never sits on a command line. */
+async function readTokenFile(file: string): Promise<string> {
+  const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new ConfigError(`cannot read --token-file "${file}": ${err.code ?? err.message}`);
+  });
+  const token = text.split('\n')[0].trim();
+  if (!token) throw new ConfigError(`--token-file "${file}" is empty`);
+  return token;
+}
+
 async function checkDir(dir: string): Promise<string> {
   const abs = path.resolve(dir);
   const st = await stat(abs).catch(() => null);
@@ -162,7 +173,8 @@ export async function normaliseUploadConfig(raw: RawUploadArgs, env: NodeJS.Proc
 
   const concurrencyGiven = raw.concurrency === undefined ? undefined : positiveInt('concurrency', raw.concurrency, 1);
   const dir = await checkDir(raw.dir);
-  const token = raw.token ?? env.FANOUT_TOKEN;
+  if (raw.token !== undefined && raw.tokenFile !== undefined) throw new ConfigError('give --token or --token-file, not both');
+  const token = raw.tokenFile !== undefined ? await readTokenFile(raw.tokenFile) : (raw.token ?? env.FANOUT_TOKEN);
   return {
     dir, targets, assign, perTarget, retries, connectTimeoutMs, idleTimeoutMs, downAfter, probeMs, graceMs, dbRetryMs,
     bwlimit, bwlimitPerTarget, logLevel,

@@ -38,6 +38,7 @@ export function uploadOptions(y: Argv) {
     .option('db', { type: 'string', nargs: 1, coerce: single('db'), describe: 'mysql://user:pass@host:port/db or sqlite:PATH (default $FANOUT_DB, else sqlite:fanout.sqlite)' })
     .option('process-id', { type: 'string', nargs: 1, coerce: int('process-id', 1), describe: 'stamp this process\'s audit form id on the calls records' })
     .option('token', { type: 'string', nargs: 1, coerce: single('token'), describe: 'bearer token (or $FANOUT_TOKEN)' })
+    .option('token-file', { type: 'string', nargs: 1, coerce: single('token-file'), describe: 'read the bearer token from this file (its first line), off the command line' })
     .option('follow-symlinks', { type: 'boolean', describe: 'follow symbolic links while walking (default: not)' })
     .option('dry-run', { type: 'boolean', describe: 'print the plan; upload and record nothing' })
     .option('json', { type: 'boolean', describe: 'print one JSON summary on stdout' })
