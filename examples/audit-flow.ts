@@ -1,6 +1,6 @@
 // Pipe fanout's stages into a larger RxJS flow: files in, durable results out.
 // Run: npm install && npx tsx examples/audit-flow.ts
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { filter, lastValueFrom, map, Subject, tap } from 'rxjs';
@@ -42,7 +42,11 @@ const tally = await lastValueFrom(
 );
 console.log(`uploaded ${tally.uploaded} files, ${tally.bytes} bytes:`, tally.targets);
 
+// the batch row says how it ended, as `fanout status` shows it
+const { total, uploaded, failed, skipped, bytes } = tally;
+await store.updateBatch(batchId, { status: failed ? 'completed_with_failures' : 'completed', total, uploaded, failed, skipped, bytes, finishedAt: Date.now() });
 fleet.close();
 await uploader.close();
 await store.close();
 await Promise.all(hosts.map((h) => h.close()));
+await rm(work, { recursive: true, force: true });

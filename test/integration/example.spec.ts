@@ -15,8 +15,14 @@ describe('README example (examples/audit-flow.ts)', () => {
   it('should run as written and upload its 50 files through the exported operators', async function () {
     this.timeout(60_000);
     await built(); // it imports the package by name
+    const { readdir } = await import('node:fs/promises');
+    const os = await import('node:os');
+    const leftovers = async () => new Set((await readdir(os.tmpdir())).filter((n) => n.startsWith('fanout-example-')));
+    const before = await leftovers();
     const { stdout } = await run(process.execPath, ['--import', 'tsx', 'examples/audit-flow.ts'], { cwd: root });
     expect(stdout).to.match(/^uploaded 50 files, 204800 bytes/);
+    // it cleans up after itself: a reader who runs it twice finds no temp folder left behind
+    expect([...(await leftovers())].filter((n) => !before.has(n))).to.deep.equal([]);
   });
 });
 

@@ -25,6 +25,7 @@ describe('--assign least-loaded against a slow host', function () {
   });
   after(async () => {
     await store.close();
+    for (const suffix of ['', '-wal', '-shm']) await rm(path.join(os.tmpdir(), `fanout-ll-${process.pid}.sqlite${suffix}`), { force: true });
     await fast.close();
     await slow.close();
     await rm(tree.dir, { recursive: true, force: true });
