@@ -62,6 +62,9 @@ forEachDatabase('walking awkward trees through the CLI', (db) => {
     expect(eventsOf(r).filter((e) => e.event === 'walk_loop').map((e) => e.dir)).to.deep.equal(['d/up']);
     const tree: Tree = { dir: src, files: new Map([['d/f.wav', sha256(Buffer.from('hi'))]]) };
     await assertInvariants(store, s.batchId, tree, targets(), { complete: true, summaries: [s] });
+    // the human summary says so too
+    const human = await cli(['upload', src, '--target', fleet.urls[0], '--db', db.url, '--follow-symlinks', '--batch-id', `loop-h-${db.dialect}`]);
+    expect(human.stdout).to.contain('left out by the walk, not counted above: loops 1\n');
   });
 
   it('should finish a dry run through two loops, listing each file once', async function () {
@@ -84,6 +87,8 @@ forEachDatabase('walking awkward trees through the CLI', (db) => {
     await writeFile(rawPath(src, 'd', [0xff], '/x.wav'), 'inside');
     await writeFile(path.join(src, 'caf\uFFFD.wav'), 'replacement');
     await writeFile(path.join(src, 'ok.wav'), 'fine');
+    const plan = await cli(['upload', src, '--target', fleet.urls[0], '--db', db.url, '--dry-run']);
+    expect(plan.stdout).to.contain('caf\\xE9.wav -> none: the name is not valid UTF-8\n').and.contain('d\\xFF/x.wav -> none');
     const batchId = `bytes-${db.dialect}`;
     const r = await upload(batchId);
     expect(r.code, r.stderr).to.equal(1);
