@@ -4,8 +4,9 @@
  *
  *   walkFiles -> assignTargets -> planUploads -> uploadFiles -> recordResults -> tallyResults
  */
-export type { SourceFile, Assignment, UploadResult, UploadStatus, Tally, TargetTally, Summary, BatchStatus } from './types.js';
+export type { SourceFile, Assignment, UploadResult, UploadStatus, Tally, TargetTally, Summary, BatchStatus, SkipReason, WalkSkips } from './types.js';
 export { FanoutError, ConfigError, UploadError, AllTargetsDownError, StoreUnavailableError, describeError } from './errors.js';
+export { decodeName, pathBytes, printablePath } from './pathBytes.js';
 export { createLogger, silentLogger, flushLogger, type Logger, type LoggerOptions } from './logger.js';
 
 // the stages
@@ -17,7 +18,7 @@ export { assignLeastLoaded } from './operators/assignLeastLoaded.js';
 export { planUploads, type PlanDeps } from './operators/planUploads.js';
 export { uploadFiles, uploadOne, type UploadDeps } from './operators/uploadFiles.js';
 export { recordResults, type RecordDeps } from './operators/recordResults.js';
-export { tallyResults, emptyTally, addResult } from './operators/tallyResults.js';
+export { tallyResults, emptyTally, addResult, emptyWalkSkips, addWalkSkip } from './operators/tallyResults.js';
 export { writeInBatches } from './operators/writeInBatches.js';
 export { backoffMs } from './operators/backoff.js';
 

@@ -8,9 +8,10 @@ import { recordResults } from './operators/recordResults.js';
 import { tallyResults } from './operators/tallyResults.js';
 import { uploadFiles } from './operators/uploadFiles.js';
 import { pullWithCredits } from './sources/pullWithCredits.js';
+import { printablePath } from './pathBytes.js';
 import { walkFiles } from './sources/walkFiles.js';
 import type { Store } from './store/types.js';
-import type { Tally, UploadResult } from './types.js';
+import type { SkipReason, Tally, UploadResult } from './types.js';
 
 export interface DistributeOptions {
   dir: string;
@@ -39,6 +40,8 @@ export interface DistributeDeps {
   stop$?: Observable<unknown>;
   /** aborts uploads in flight */
   signal?: AbortSignal;
+  /** sees what the walker leaves out on purpose (to count it); a loop is also logged */
+  onSkip?: (reason: SkipReason, relPath: string) => void;
 }
 
 /**
@@ -58,7 +61,11 @@ export function distributeResults(opts: DistributeOptions, deps: DistributeDeps)
     exclude: opts.exclude,
     minAgeMs: opts.minAgeMs,
     followSymlinks: opts.followSymlinks,
-    onError: (path, err) => logger.warn('walk_error', { event: 'walk_error', batchId, file: path, error: String(err) }),
+    onError: (path, err) => logger.warn('walk_error', { event: 'walk_error', batchId, file: printablePath(path), error: String(err) }),
+    onSkip: (reason, path) => {
+      if (reason === 'loop') logger.warn('walk_loop', { event: 'walk_loop', batchId, dir: printablePath(path) });
+      deps.onSkip?.(reason, path);
+    },
   });
   return pullWithCredits(files, window, credits).pipe(
     stop$ ? takeUntil(stop$) : identity,

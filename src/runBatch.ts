@@ -5,7 +5,7 @@ import { Fleet } from './http/fleet.js';
 import { requestUrl } from './http/requestUrl.js';
 import { Uploader, type UploaderOptions } from './http/uploader.js';
 import { silentLogger, type Logger } from './logger.js';
-import { emptyTally } from './operators/tallyResults.js';
+import { addWalkSkip, emptyTally, emptyWalkSkips } from './operators/tallyResults.js';
 import { distribute } from './pipeline.js';
 import { checkReportPath, writeReport } from './report/writeReport.js';
 import { openStore } from './store/openStore.js';
@@ -113,12 +113,13 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
     else deps.abort?.addEventListener('abort', onAbort, { once: true });
 
     let tally = emptyTally(config.targets);
+    const walkSkips = emptyWalkSkips();
     let storeError: unknown;
     try {
       tally = await lastValueFrom(
         distribute(
           { ...config, auditFormId, processId: config.processId ?? null, window: Math.max(1024, 4 * config.concurrency) },
-          { store, fleet, uploader, logger, stop$, signal: abort.signal },
+          { store, fleet, uploader, logger, stop$, signal: abort.signal, onSkip: (reason) => addWalkSkip(walkSkips, reason) },
         ).pipe(tap((t) => deps.onTally?.(t))),
         { defaultValue: tally },
       );
@@ -138,6 +139,7 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
     const { total, uploaded, failed, skipped, bytes, targets } = tally;
     const summary: Summary = {
       batchId, status, total, uploaded, failed, skipped, pending: total - uploaded - failed - skipped, bytes, durationMs: Date.now() - t0, targets,
+      ...walkSkips, // left out by the walker: not in total
     };
     await store
       .updateBatch(batchId, { status, total: summary.total, uploaded: summary.uploaded, failed: summary.failed, skipped: summary.skipped, bytes: summary.bytes, finishedAt: Date.now() })

@@ -1,10 +1,31 @@
 /** A file found by the walker. `path` is relative to the source dir, `/`-separated. */
 export interface SourceFile {
   path: string;
-  absPath: string;
+  /** a Buffer when the path is not valid UTF-8 (fs takes either) */
+  absPath: string | Buffer;
   name: string;
   size: number;
   mtimeMs: number;
+  /**
+   * Some name on the path is not valid UTF-8: its bytes are escaped in `path` and `name`
+   * (see pathBytes.ts). Such a file is recorded as failed, never uploaded.
+   */
+  invalidName?: true;
+}
+
+/** Why the walker left something out on purpose. */
+export type SkipReason = 'loop' | 'excluded' | 'tooYoung' | 'notRegular';
+
+/**
+ * What the walker left out, by reason. Never part of `total`: these have no rows.
+ * loops: directories not entered again; excluded: files the globs leave out; tooYoung:
+ * files newer than --min-age; notRegular: anything neither a file nor a directory.
+ */
+export interface WalkSkips {
+  loops: number;
+  excluded: number;
+  tooYoung: number;
+  notRegular: number;
 }
 
 /** A file tagged with its target; `target` is null when the target is chosen at upload time (least-loaded). */
@@ -51,7 +72,7 @@ export interface Tally {
 
 export type BatchStatus = 'running' | 'completed' | 'completed_with_failures' | 'interrupted' | 'failed';
 
-export interface Summary extends Tally {
+export interface Summary extends Tally, WalkSkips {
   batchId: string;
   status: BatchStatus;
   pending: number;

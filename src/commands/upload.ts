@@ -12,6 +12,7 @@ import type { Summary } from '../types.js';
 import type { CliContext } from './context.js';
 import { decimal, int, list, single } from './options.js';
 import { formatBytes, formatSummary } from './format.js';
+import { printablePath } from '../pathBytes.js';
 
 export function uploadOptions(y: Argv) {
   return y
@@ -125,7 +126,7 @@ export function uploadCommand(ctx: CliContext): CommandModule<object, UploadArgs
 }
 
 async function printDryRun(ctx: CliContext, config: UploadConfig): Promise<number> {
-  const plan = await dryRun(config, config.json ? undefined : (a) => ctx.stdout.write(`${a.file.path} -> ${a.target}\n`));
+  const plan = await dryRun(config, config.json ? undefined : (a) => ctx.stdout.write(`${printablePath(a.file.path)} -> ${a.file.invalidName ? 'none: the name is not valid UTF-8' : a.target}\n`));
   if (config.json) {
     ctx.stdout.write(`${JSON.stringify(plan)}\n`);
     return 0;

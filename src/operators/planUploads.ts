@@ -19,7 +19,7 @@ export interface PlanDeps {
   batchMs?: number;
 }
 
-export async function sha256File(absPath: string): Promise<string> {
+export async function sha256File(absPath: string | Buffer): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(absPath, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
   return hash.digest('hex');

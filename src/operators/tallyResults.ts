@@ -1,5 +1,5 @@
 import { scan, startWith, type OperatorFunction } from 'rxjs';
-import type { Tally, UploadResult } from '../types.js';
+import type { SkipReason, Tally, UploadResult, WalkSkips } from '../types.js';
 
 export function emptyTally(targets: readonly string[]): Tally {
   return {
@@ -10,6 +10,17 @@ export function emptyTally(targets: readonly string[]): Tally {
     bytes: 0,
     targets: Object.fromEntries(targets.map((t) => [t, { uploaded: 0, failed: 0, bytes: 0 }])),
   };
+}
+
+export function emptyWalkSkips(): WalkSkips {
+  return { loops: 0, excluded: 0, tooYoung: 0, notRegular: 0 };
+}
+
+const SKIP_FIELD: Record<SkipReason, keyof WalkSkips> = { loop: 'loops', excluded: 'excluded', tooYoung: 'tooYoung', notRegular: 'notRegular' };
+
+/** Count one thing the walker left out (in place: the walker reports them one by one). */
+export function addWalkSkip(skips: WalkSkips, reason: SkipReason): void {
+  skips[SKIP_FIELD[reason]]++;
 }
 
 /** Add one result to a tally (pure; a new object each time). */

@@ -11,7 +11,7 @@ import fs from 'node:fs';
  * at least size + 1 bytes), so callers can reuse buffers. One byte more than expected is
  * asked for, so a caller comparing lengths also sees a file that grew.
  */
-export function readSmallFile(absPath: string, size: number, into: Buffer = Buffer.allocUnsafe(size + 1)): Buffer {
+export function readSmallFile(absPath: string | Buffer, size: number, into: Buffer = Buffer.allocUnsafe(size + 1)): Buffer {
   const fd = fs.openSync(absPath, 'r');
   try {
     const buf = into.length > size ? into.subarray(0, size + 1) : Buffer.allocUnsafe(size + 1);

@@ -2,7 +2,10 @@ import { lstatSync, statSync, type Stats } from 'node:fs';
 import { opendir } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
-import type { SourceFile } from '../types.js';
+import { decodeName } from '../pathBytes.js';
+import type { SkipReason, SourceFile } from '../types.js';
+
+export type { SkipReason } from '../types.js';
 
 export interface WalkOptions {
   include?: readonly string[];
@@ -12,14 +15,51 @@ export interface WalkOptions {
   followSymlinks?: boolean;
   /** called for a directory that cannot be read; the walk goes on */
   onError?: (relPath: string, err: unknown) => void;
+  /** called for each thing left out on purpose, with why (a directory already entered: 'loop') */
+  onSkip?: (reason: SkipReason, relPath: string) => void;
   now?: () => number;
+}
+
+type Kind = 'file' | 'dir' | 'link' | 'other';
+/** A directory entry; `raw` only when the name is not valid UTF-8 (then `name` escapes its bytes). */
+interface Entry {
+  name: string;
+  kind: Kind;
+  raw?: Buffer;
 }
 
 // Synchronous on purpose: an async stat is a thread-pool round trip that costs ~70 us of
 // main-thread CPU here against a few us for the call itself (inode data is cached right
 // after the directory listing). The walk runs ahead of the uploads, so this never waits.
-const lstat = async (p: string): Promise<Stats> => lstatSync(p);
-const stat = async (p: string): Promise<Stats> => statSync(p);
+const lstat = async (p: string | Buffer): Promise<Stats> => lstatSync(p);
+const stat = async (p: string | Buffer): Promise<Stats> => statSync(p);
+
+const kindOf = (d: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }): Kind =>
+  d.isFile() ? 'file' : d.isDirectory() ? 'dir' : d.isSymbolicLink() ? 'link' : 'other';
+
+/**
+ * A directory's entries in byte order of their names. Node decodes names as UTF-8 with
+ * U+FFFD for bad bytes, so a name holding U+FFFD may have lost bytes: only then (rare) is
+ * the directory listed again as raw bytes, to tell such names apart (see pathBytes.ts).
+ */
+async function listDir(abs: string | Buffer): Promise<Entry[]> {
+  const entries: Entry[] = [];
+  let lossy = false;
+  for await (const d of await opendir(abs)) {
+    entries.push({ name: d.name, kind: kindOf(d) });
+    lossy ||= d.name.includes('\uFFFD');
+  }
+  if (!lossy) return entries.sort((a, b) => byteOrder(a.name, b.name));
+  const raw: Entry[] = [];
+  // 'buffer' works at run time but is missing from @types/node's OpenDirOptions
+  for await (const d of await opendir(abs, { encoding: 'buffer' as BufferEncoding })) {
+    const bytes = d.name as unknown as Buffer;
+    const { name, valid } = decodeName(bytes);
+    raw.push({ name, kind: kindOf(d), raw: valid ? undefined : bytes });
+  }
+  const bytesOf = (e: Entry) => e.raw ?? Buffer.from(e.name);
+  return raw.sort((a, b) => Buffer.compare(bytesOf(a), bytesOf(b)));
+}
 
 /**
  * Byte order of UTF-8 names, so the order is the same on every machine and locale, without
@@ -65,46 +105,75 @@ export function pathMatcher(include: readonly string[] = [], exclude: readonly s
  *   walkFiles('/calls') -> a/1.wav, a/b/2.wav, c.wav ...
  */
 export async function* walkFiles(root: string, opts: WalkOptions = {}): AsyncGenerator<SourceFile> {
-  const { minAgeMs = 0, followSymlinks = false, onError, now = Date.now } = opts;
+  const { minAgeMs = 0, followSymlinks = false, onError, onSkip, now = Date.now } = opts;
   const matches = pathMatcher(opts.include, opts.exclude);
   const absRoot = path.resolve(root);
+  // Following links, a directory can be reached again (`up -> ..` is a loop): each one
+  // entered is remembered by device and inode and never entered twice. This grows with
+  // the number of directories, not files. Without links a tree has no such paths.
+  const entered = followSymlinks ? new Set<string>() : null;
 
-  async function* walkDir(abs: string, rel: string): AsyncGenerator<SourceFile> {
-    let names: { name: string; kind: 'file' | 'dir' | 'link' | 'other' }[];
+  /** False (and reported) when the directory was entered before. */
+  const enter = (abs: string | Buffer, rel: string): boolean => {
+    if (!entered) return true;
+    let id: string;
     try {
-      names = [];
-      for await (const d of await opendir(abs)) {
-        const kind = d.isFile() ? 'file' : d.isDirectory() ? 'dir' : d.isSymbolicLink() ? 'link' : 'other';
-        if (kind !== 'other') names.push({ name: d.name, kind });
-      }
+      const st = statSync(abs, { bigint: true }); // inode numbers may pass 2^53
+      id = `${st.dev}:${st.ino}`;
+    } catch (err) {
+      onError?.(rel, err);
+      return false;
+    }
+    if (entered.has(id)) {
+      onSkip?.('loop', rel);
+      return false;
+    }
+    entered.add(id);
+    return true;
+  };
+
+  // `invalid`: some name on the way here is not UTF-8, so paths below are Buffers
+  async function* walkDir(abs: string | Buffer, rel: string, invalid: boolean): AsyncGenerator<SourceFile> {
+    if (!enter(abs, rel)) return;
+    let entries: Entry[];
+    try {
+      entries = await listDir(abs);
     } catch (err) {
       onError?.(rel, err);
       return;
     }
-    names.sort((a, b) => byteOrder(a.name, b.name));
-    for (const { name, kind } of names) {
-      const childAbs = path.join(abs, name);
+    for (const { name, kind, raw } of entries) {
+      const bad = invalid || raw !== undefined;
+      const childAbs = bad ? Buffer.concat([Buffer.from(abs), Buffer.from(path.sep), raw ?? Buffer.from(name)]) : path.join(abs as string, name);
       const childRel = rel ? `${rel}/${name}` : name;
       let k = kind;
       if (k === 'link') {
-        if (!followSymlinks) continue;
-        const st = await stat(childAbs).catch(() => null);
-        if (!st) continue;
-        k = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
+        // not followed, or dangling: not a regular file either way
+        const st = followSymlinks ? await stat(childAbs).catch(() => null) : null;
+        k = !st ? 'other' : st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
       }
       if (k === 'dir') {
-        yield* walkDir(childAbs, childRel);
-      } else if (k === 'file' && matches(childRel)) {
+        yield* walkDir(childAbs, childRel, bad);
+      } else if (k === 'other') {
+        onSkip?.('notRegular', childRel);
+      } else if (!matches(childRel)) {
+        onSkip?.('excluded', childRel);
+      } else {
         const st = await (followSymlinks ? stat : lstat)(childAbs).catch((err) => {
           onError?.(childRel, err);
           return null;
         });
         if (!st) continue;
-        if (minAgeMs > 0 && now() - st.mtimeMs < minAgeMs) continue;
-        yield { path: childRel, absPath: childAbs, name, size: st.size, mtimeMs: Math.trunc(st.mtimeMs) };
+        if (minAgeMs > 0 && now() - st.mtimeMs < minAgeMs) {
+          onSkip?.('tooYoung', childRel);
+          continue;
+        }
+        const file: SourceFile = { path: childRel, absPath: childAbs, name, size: st.size, mtimeMs: Math.trunc(st.mtimeMs) };
+        if (bad) file.invalidName = true;
+        yield file;
       }
     }
   }
 
-  yield* walkDir(absRoot, '');
+  yield* walkDir(absRoot, '', false);
 }

@@ -156,10 +156,11 @@ export class KnexStore implements Store {
 
   async findFiles(batchId: string, paths: readonly string[]): Promise<Map<string, FileRow>> {
     const found = new Map<string, FileRow>();
-    const keys = [...new Set(paths.map(pathKey))];
-    for (const part of chunks(keys)) {
+    // keyed by the caller's path, found through path_key: file_path may be a printable form
+    const pathOf = new Map(paths.map((p) => [pathKey(p), p]));
+    for (const part of chunks([...pathOf.keys()])) {
       const rows = await this.knex<FileRecord>('file_distributions').where('batch_id', batchId).whereIn('path_key', part);
-      for (const row of rows) found.set(row.file_path, fromFileRecord(row));
+      for (const row of rows) found.set(pathOf.get(row.path_key) ?? row.file_path, fromFileRecord(row));
     }
     return found;
   }

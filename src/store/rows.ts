@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { pathBytes, printablePath } from '../pathBytes.js';
 import type { BatchStatus } from '../types.js';
 import type { BatchRow, CallRow, FileRow, FileStatus, ProcessRow } from './types.js';
 
@@ -12,7 +13,7 @@ export const PATH_KEY_PREFIX_BYTES = 32;
  * puts keys in the walk's (byte) order, so a batch of rows lands together in the indexes.
  */
 export function pathKey(filePath: string): string {
-  const bytes = Buffer.from(filePath, 'utf8');
+  const bytes = pathBytes(filePath); // a name that is not UTF-8 by its real bytes, not its escapes
   return `${bytes.subarray(0, PATH_KEY_PREFIX_BYTES).toString('hex')}.${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
@@ -72,13 +73,17 @@ const num = (v: unknown): number => Number(v ?? 0);
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
-/** `key` is the row's pathKey when the caller already has it (a file's row and its call share it). */
+/**
+ * `key` is the row's pathKey when the caller already has it (a file's row and its call share it).
+ * No database stores a lone surrogate, so a name that is not UTF-8 goes in as its printable
+ * form (`caf\xE9.wav`): read back, such a row is found by its key, never by file_path.
+ */
 export function toFileRecord(row: FileRow, key = pathKey(row.filePath)): FileRecord {
   return {
     batch_id: row.batchId,
-    file_path: row.filePath,
+    file_path: printablePath(row.filePath),
     path_key: key,
-    file_name: row.fileName,
+    file_name: printablePath(row.fileName),
     target: row.target,
     size_bytes: row.sizeBytes,
     mtime_ms: row.mtimeMs,
@@ -113,9 +118,9 @@ export function fromFileRecord(r: Raw<FileRecord>): FileRow {
 export function toCallRecord(call: CallRow, key = pathKey(call.filePath)): CallRecord {
   return {
     batch_id: call.batchId,
-    file_path: call.filePath,
+    file_path: printablePath(call.filePath),
     path_key: key,
-    file_name: call.fileName,
+    file_name: printablePath(call.fileName),
     target: call.target,
     process_id: call.processId,
     audit_form_id: call.auditFormId,

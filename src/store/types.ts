@@ -90,7 +90,7 @@ export interface Store {
   updateBatch(id: string, counts: BatchCounts): Promise<void>;
   listBatches(limit?: number): Promise<BatchRow[]>;
 
-  /** rows already recorded for these paths in this batch (for --resume), keyed by file_path */
+  /** rows already recorded for these paths in this batch (for --resume), keyed by the path as given */
   findFiles(batchId: string, paths: readonly string[]): Promise<Map<string, FileRow>>;
   /**
    * Write-ahead: write these rows (status pending) in multi-row statements inside one

@@ -34,7 +34,7 @@ describe('fanout upload (CLI)', () => {
     const lines = r.stdout.trim().split('\n');
     expect(lines).to.have.length(1);
     const s = JSON.parse(lines[0]);
-    expect(Object.keys(s)).to.have.members(['batchId', 'status', 'total', 'uploaded', 'failed', 'skipped', 'pending', 'bytes', 'durationMs', 'targets']);
+    expect(Object.keys(s)).to.have.members(['batchId', 'status', 'total', 'uploaded', 'failed', 'skipped', 'pending', 'bytes', 'durationMs', 'targets', 'loops', 'excluded', 'tooYoung', 'notRegular']);
     expect(s).to.include({ batchId: 'cli-ok', status: 'completed', total: tree.files.size, uploaded: tree.files.size, failed: 0, skipped: 0, pending: 0 });
     expect(Object.keys(s.targets)).to.have.members(fleet.urls);
     expect(s.targets[fleet.urls[0]]).to.have.keys(['uploaded', 'failed', 'bytes']);

@@ -23,6 +23,20 @@ function deps(targets: string[], upload: UploadDeps['uploader']['upload'], extra
 const run = (assignments: Assignment[], d: UploadDeps) => lastValueFrom(from(assignments).pipe(uploadFiles(d), toArray()));
 
 describe('uploadFiles', () => {
+  it('should fail a file whose name is not valid UTF-8 without sending it or charging a target', async () => {
+    const sent: string[] = [];
+    const d = deps(['A'], async (_t, f) => {
+      sent.push(f.path);
+      return { sha256: 'h', verified: true };
+    });
+    const bad: SourceFile = { ...file('d\uDCFF/caf\uDCE9.wav'), invalidName: true };
+    const results = await run([{ file: bad, target: 'A' }, { file: file('ok'), target: 'A' }], d);
+    expect(sent).to.deep.equal(['ok']);
+    const failed = results.find((r) => r.file === bad);
+    expect(failed).to.include({ status: 'failed', attempts: 0, target: null, error: 'file name is not valid UTF-8: d\\xFF/caf\\xE9.wav (rename it)' });
+    expect(d.fleet.snapshot()[0]).to.include({ failed: 0, consecutiveFailures: 0, uploaded: 1 });
+  });
+
   it('should keep going when one file fails for good', async () => {
     const d = deps(['A'], async (_t, f) => {
       if (f.path === 'bad') throw new UploadError('HTTP 400: no', false, 400);

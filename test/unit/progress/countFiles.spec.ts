@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { countFiles } from '../../../src/progress/countFiles.js';
@@ -29,6 +29,20 @@ describe('countFiles', () => {
     const seen: number[] = [];
     await countFiles(dir, {}, { every: 5, onCount: (n) => seen.push(n) });
     expect(seen).to.deep.equal([5, 10, 15]);
+  });
+
+  it('should end on symlink loops, counting each file once', async () => {
+    const loops = await mkdtemp(path.join(os.tmpdir(), 'fanout-count-loop-'));
+    try {
+      await mkdir(path.join(loops, 'd'));
+      await writeFile(path.join(loops, 'd/f.wav'), 'hi');
+      await symlink('..', path.join(loops, 'd/up'));
+      await symlink('.', path.join(loops, 'a'));
+      await symlink('.', path.join(loops, 'b'));
+      expect(await countFiles(loops, { followSymlinks: true })).to.equal(1);
+    } finally {
+      await rm(loops, { recursive: true, force: true });
+    }
   });
 
   it('should resolve null once aborted', async () => {

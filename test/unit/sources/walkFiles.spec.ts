@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdir, mkdtemp, rm, symlink, utimes, writeFile, chmod } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, utimes, writeFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathMatcher, walkFiles, byteOrder } from '../../../src/sources/walkFiles.js';
@@ -58,6 +58,21 @@ describe('walkFiles', () => {
     expect(await collect(root, { minAgeMs: 60_000 })).to.deep.equal(['a.wav']);
   });
 
+  it('should report each file it leaves out on purpose, with why', async () => {
+    const old = new Date(Date.now() - 3600_000);
+    for (const p of ['B.wav', 'a.wav', 'b/1.wav', 'b/2.wav', 'c/x.wav', 'e.wav', 'é.wav']) await utimes(path.join(root, p), old, old);
+    await symlink('a.wav', path.join(root, 'link.wav'));
+    const skips: [string, string][] = [];
+    const files = await collect(root, { include: ['*.wav'], exclude: ['b/2.wav'], minAgeMs: 60_000, onSkip: (reason, rel) => skips.push([reason, rel]) });
+    expect(files).to.deep.equal(['B.wav', 'a.wav', 'b/1.wav', 'c/x.wav', 'e.wav', 'é.wav']);
+    // c/d/e.txt is excluded by the include glob; link.wav is not followed, so not a regular file
+    expect(skips).to.deep.equal([['excluded', 'b/2.wav'], ['excluded', 'c/d/e.txt'], ['notRegular', 'link.wav']]);
+    await writeFile(path.join(root, 'new.wav'), 'fresh');
+    const young: [string, string][] = [];
+    await collect(root, { minAgeMs: 60_000, followSymlinks: true, onSkip: (reason, rel) => young.push([reason, rel]) });
+    expect(young).to.deep.equal([['tooYoung', 'c/d/e.txt'], ['tooYoung', 'new.wav']]);
+  });
+
   it('should report an unreadable directory and go on', async function () {
     if (process.getuid?.() === 0) this.skip(); // root reads everything
     await chmod(path.join(root, 'b'), 0);
@@ -66,6 +81,76 @@ describe('walkFiles', () => {
     await chmod(path.join(root, 'b'), 0o755);
     expect(errors).to.deep.equal(['b']);
     expect(files).to.include('c/x.wav');
+  });
+});
+
+describe('walkFiles with symlink loops', () => {
+  let root: string;
+  beforeEach(async () => {
+    root = await mkdtemp(path.join(tmpdir(), 'fanout-loop-'));
+  });
+  afterEach(() => rm(root, { recursive: true, force: true }));
+
+  const walk = async (opts: Parameters<typeof walkFiles>[1] = {}) => {
+    const skips: [string, string][] = [];
+    const files = await collect(root, { followSymlinks: true, onSkip: (reason, rel) => skips.push([reason, rel]), ...opts });
+    return { files, skips };
+  };
+
+  it('should not enter a directory twice: a link to the parent is skipped as a loop, once', async () => {
+    await mkdir(path.join(root, 'd'));
+    await writeFile(path.join(root, 'd/f.wav'), 'hi');
+    await symlink('..', path.join(root, 'd/up'));
+    expect(await walk()).to.deep.equal({ files: ['d/f.wav'], skips: [['loop', 'd/up']] });
+  });
+
+  it('should end with two loops side by side, each file once', async () => {
+    await writeFile(path.join(root, 'f.wav'), 'hi');
+    await mkdir(path.join(root, 'sub'));
+    await writeFile(path.join(root, 'sub/g.wav'), 'hi');
+    await symlink('.', path.join(root, 'a'));
+    await symlink('.', path.join(root, 'b'));
+    expect(await walk()).to.deep.equal({ files: ['f.wav', 'sub/g.wav'], skips: [['loop', 'a'], ['loop', 'b']] });
+  });
+
+  it('should enter a directory reached through a link only once, through the name that sorts first', async () => {
+    await mkdir(path.join(root, 'real'));
+    await writeFile(path.join(root, 'real/f.wav'), 'hi');
+    await symlink('real', path.join(root, 'alias'));
+    expect(await walk()).to.deep.equal({ files: ['alias/f.wav'], skips: [['loop', 'real']] });
+  });
+});
+
+describe('walkFiles with names that are not valid UTF-8', () => {
+  let root: string;
+  const raw = (...parts: (string | number[])[]) =>
+    Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))));
+  beforeEach(async () => {
+    root = await mkdtemp(path.join(tmpdir(), 'fanout-bytes-'));
+    const at = (name: Buffer) => Buffer.concat([Buffer.from(`${root}/`), name]);
+    await writeFile(at(raw('caf', [0xe9], '.wav')), 'latin-1');
+    await writeFile(path.join(root, 'caf\uFFFD.wav'), 'replacement char');
+    await mkdir(at(raw('d', [0xff])));
+    await writeFile(at(raw('d', [0xff], '/x.wav')), 'inside');
+    await writeFile(path.join(root, 'ok.wav'), 'fine');
+  });
+  afterEach(() => rm(root, { recursive: true, force: true }));
+
+  it('should yield each such file flagged, with a path of its own and a Buffer absPath that reads it', async () => {
+    const errors: string[] = [];
+    const files = [];
+    for await (const f of walkFiles(root, { onError: (p) => errors.push(p) })) files.push(f);
+    expect(errors).to.deep.equal([]);
+    const byPath = new Map(files.map((f) => [f.path, f]));
+    expect(byPath.size, 'unique paths').to.equal(4);
+    expect(byPath.get('ok.wav')?.invalidName).to.equal(undefined);
+    expect(byPath.get('caf\uFFFD.wav')).to.include({ size: 'replacement char'.length }).and.not.have.property('invalidName');
+    const latin1 = byPath.get('caf\uDCE9.wav');
+    expect(latin1).to.include({ size: 'latin-1'.length, invalidName: true, name: 'caf\uDCE9.wav' });
+    expect(await readFile(latin1!.absPath)).to.deep.equal(Buffer.from('latin-1'));
+    const inside = byPath.get('d\uDCFF/x.wav');
+    expect(inside).to.include({ size: 'inside'.length, invalidName: true, name: 'x.wav' });
+    expect(await readFile(inside!.absPath)).to.deep.equal(Buffer.from('inside'));
   });
 });
 

@@ -17,6 +17,12 @@ describe('pathKey', () => {
     expect(new Set(twins.map(pathKey)).size).to.equal(twins.length);
   });
 
+  it('should key a name that is not UTF-8 by its real bytes, apart from the U+FFFD a plain decode gives', () => {
+    const latin1 = Buffer.from('636166e92e776176', 'hex'); // caf\xE9.wav
+    expect(pathKey('caf\uDCE9.wav')).to.equal(`${latin1.toString('hex')}.${createHash('sha256').update(latin1).digest('hex')}`);
+    expect(pathKey('caf\uDCE9.wav')).to.not.equal(pathKey('caf\uFFFD.wav'));
+  });
+
   it('should sort keys in the byte order of their paths when they differ within the first 32 bytes', () => {
     const paths = ['a', 'a/b/c.wav', 'a-b.wav', 'a/b', 'b', 'Z.wav', 'été/1.wav', 'a/b/c.wav2'];
     const byBytes = [...paths].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
