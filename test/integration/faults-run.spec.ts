@@ -124,8 +124,9 @@ describe('run faults: stops before the start, files gone at --resume, the databa
       const run = upload(fx, viaProxy, ['--batch-id', 'pre1']);
       await until(() => proxy.holding > 0, 'the CLI to connect to the database');
       run.kill('SIGINT');
-      // the signal is in: let the database answer now
-      await new Promise((r) => setTimeout(r, 300));
+      // the child is idle, waiting on the socket, so it takes the signal at once; a wide margin
+      // before the database answers (the child logs nothing during preflight to wait for)
+      await new Promise((r) => setTimeout(r, 1000));
       proxy.release();
       const r = await run.done;
       expect(r.code, r.stderr).to.equal(130);
