@@ -38,7 +38,7 @@ export interface DistributeDeps {
   logger: Logger;
   /** when it emits, no new file is taken from the walker */
   stop$?: Observable<unknown>;
-  /** aborts uploads in flight */
+  /** aborts uploads in flight, and ends any wait for the database */
   signal?: AbortSignal;
   /** sees what the walker leaves out on purpose (to count it); a loop is also logged */
   onSkip?: (reason: SkipReason, relPath: string) => void;
@@ -70,9 +70,9 @@ export function distributeResults(opts: DistributeOptions, deps: DistributeDeps)
   return pullWithCredits(files, window, credits).pipe(
     stop$ ? takeUntil(stop$) : identity,
     assignTargets(assign, targets),
-    planUploads({ store, batchId, resume: opts.resume, logger, dbRetryMs }),
+    planUploads({ store, batchId, resume: opts.resume, logger, dbRetryMs, signal }),
     uploadFiles({ fleet, uploader, logger, batchId, retries, signal }),
-    recordResults({ store, batchId, processId: opts.processId, auditFormId: opts.auditFormId, logger, dbRetryMs }),
+    recordResults({ store, batchId, processId: opts.processId, auditFormId: opts.auditFormId, logger, dbRetryMs, signal }),
     tap(() => credits.next(1)),
     finalize(() => credits.complete()),
   );

@@ -1,4 +1,4 @@
-import { Subject, lastValueFrom, tap } from 'rxjs';
+import { Observable, lastValueFrom, tap } from 'rxjs';
 import type { UploadConfig } from './config.js';
 import { ConfigError, StoreUnavailableError, describeError } from './errors.js';
 import { Fleet } from './http/fleet.js';
@@ -10,6 +10,7 @@ import { distribute } from './pipeline.js';
 import { checkReportPath, writeReport } from './report/writeReport.js';
 import { openStore } from './store/openStore.js';
 import type { Store } from './store/types.js';
+import { withDbRetry } from './store/withDbRetry.js';
 import type { BatchStatus, Summary, Tally } from './types.js';
 
 export { openStore };
@@ -38,6 +39,19 @@ export async function probeTarget(target: string, timeoutMs = 2000): Promise<boo
   } catch {
     return false;
   }
+}
+
+/**
+ * Emits once the signal is aborted, at once if it already is when subscribed: a stop
+ * that came before the pipeline subscribed still stops it.
+ */
+function whenAborted(signal: AbortSignal): Observable<void> {
+  return new Observable<void>((subscriber) => {
+    const onAbort = () => subscriber.next();
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    return () => signal.removeEventListener('abort', onAbort);
+  });
 }
 
 /**
@@ -74,6 +88,14 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
   } finally {
     logger.silent = wasSilent;
   }
+  if (deps.stop?.aborted || deps.abort?.aborted) {
+    // stopped during preflight: the batch is not started, so nothing is walked or written
+    // (not even the batch row; an existing one, on --resume, is left as it was)
+    if (!deps.store) await store.close().catch(() => undefined);
+    const summary: Summary = { batchId, status: 'interrupted', ...emptyTally(config.targets), pending: 0, durationMs: Date.now() - t0, ...emptyWalkSkips() };
+    logger.warn('batch_not_started', { event: 'batch_not_started', batchId, reason: 'stopped during preflight' });
+    return summary;
+  }
   try {
     const zero = { total: 0, uploaded: 0, failed: 0, skipped: 0, bytes: 0, finishedAt: null };
     if (existing) await store.updateBatch(batchId, { status: 'running', ...zero });
@@ -91,7 +113,7 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
     });
     deps.onStart?.({ fleet, batchId, config });
 
-    const stop$ = new Subject<void>();
+    const stopped = new AbortController();
     const abort = new AbortController();
     let interrupted = false;
     let grace: NodeJS.Timeout | undefined;
@@ -99,7 +121,7 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
       if (interrupted) return;
       interrupted = true;
       logger.warn('batch_stopping', { event: 'batch_stopping', batchId, graceMs: config.graceMs });
-      stop$.next();
+      stopped.abort();
       fleet.stop();
       grace = setTimeout(() => abort.abort(), config.graceMs);
     };
@@ -112,31 +134,48 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
     if (deps.abort?.aborted) onAbort();
     else deps.abort?.addEventListener('abort', onAbort, { once: true });
 
+    // every tally counts recorded results only: when the stream fails, the last one seen
+    // is what the database holds
     let tally = emptyTally(config.targets);
     const walkSkips = emptyWalkSkips();
+    let missing = 0;
     let storeError: unknown;
     try {
-      tally = await lastValueFrom(
+      await lastValueFrom(
         distribute(
           { ...config, auditFormId, processId: config.processId ?? null, window: Math.max(1024, 4 * config.concurrency) },
-          { store, fleet, uploader, logger, stop$, signal: abort.signal, onSkip: (reason) => addWalkSkip(walkSkips, reason) },
-        ).pipe(tap((t) => deps.onTally?.(t))),
+          { store, fleet, uploader, logger, stop$: whenAborted(stopped.signal), signal: abort.signal, onSkip: (reason) => addWalkSkip(walkSkips, reason) },
+        ).pipe(tap((t) => {
+          tally = t;
+          deps.onTally?.(t);
+        })),
         { defaultValue: tally },
       );
+      // the walk ran to its end and every file it found has its outcome: a row still pending is a file gone
+      if (config.resume && !interrupted) missing = await settleMissing(store, config, logger, abort.signal);
     } catch (err) {
-      if (!(err instanceof StoreUnavailableError)) throw err;
-      storeError = err;
-      logger.error('batch_failed', { event: 'batch_failed', batchId, error: describeError(err) });
+      // a wait for the database cut short by the second signal (or the end of the grace period)
+      const cutShort = abort.signal.aborted && err === abort.signal.reason;
+      if (!(err instanceof StoreUnavailableError) && !cutShort) throw err;
+      if (err instanceof StoreUnavailableError) {
+        storeError = err;
+        logger.error('batch_failed', { event: 'batch_failed', batchId, error: describeError(err) });
+        // nothing more can be recorded: uploads in flight are abandoned (resumed later)
+        abort.abort();
+      }
     } finally {
       clearTimeout(grace);
       deps.stop?.removeEventListener('abort', onStop);
       deps.abort?.removeEventListener('abort', onAbort);
-      fleet.close();
+      // files still waiting for a slot end pending, quietly (not "every target is down")
+      fleet.stop();
       await (abort.signal.aborted ? uploader.destroy() : uploader.close());
     }
 
-    const status: BatchStatus = storeError ? 'failed' : interrupted ? 'interrupted' : tally.failed > 0 ? 'completed_with_failures' : 'completed';
-    const { total, uploaded, failed, skipped, bytes, targets } = tally;
+    const { uploaded, skipped, bytes, targets } = tally;
+    const total = tally.total + missing;
+    const failed = tally.failed + missing;
+    const status: BatchStatus = storeError ? 'failed' : interrupted ? 'interrupted' : failed > 0 ? 'completed_with_failures' : 'completed';
     const summary: Summary = {
       batchId, status, total, uploaded, failed, skipped, pending: total - uploaded - failed - skipped, bytes, durationMs: Date.now() - t0, targets,
       ...walkSkips, // left out by the walker: not in total
@@ -156,4 +195,12 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
   } finally {
     if (!deps.store) await store.close().catch(() => undefined);
   }
+}
+
+/** On --resume after a whole walk: settle the rows of files that are gone, and say how many. */
+async function settleMissing(store: Store, config: UploadConfig, logger: Logger, signal: AbortSignal): Promise<number> {
+  const error = `missing at resume: not found under ${config.dir}`;
+  const n = await withDbRetry(() => store.settleMissing(config.batchId, error), { retryMs: config.dbRetryMs, logger, what: 'settle', signal });
+  if (n > 0) logger.warn('files_missing', { event: 'files_missing', batchId: config.batchId, dir: config.dir, count: n });
+  return n;
 }

@@ -14,6 +14,8 @@ export interface PlanDeps {
   resume?: boolean;
   logger?: Logger;
   dbRetryMs?: number;
+  /** ends a wait for the database at once (the run is interrupted) */
+  signal?: AbortSignal;
   /** rows per transaction and the longest a row waits for its batch */
   batchSize?: number;
   batchMs?: number;
@@ -61,15 +63,15 @@ async function decide(a: Assignment, row: FileRow | undefined): Promise<Assignme
  *   result:      ------abc-----d|
  */
 export function planUploads(deps: PlanDeps): OperatorFunction<Assignment, Assignment> {
-  const { store, batchId, resume = false, logger, dbRetryMs = 60_000, batchSize = 500, batchMs = 25 } = deps;
+  const { store, batchId, resume = false, logger, dbRetryMs = 60_000, signal, batchSize = 500, batchMs = 25 } = deps;
   const planBatch = async (batch: Assignment[]): Promise<Assignment[]> => {
     let planned = batch;
     if (resume) {
-      const rows = await withDbRetry(() => store.findFiles(batchId, batch.map((a) => a.file.path)), { retryMs: dbRetryMs, logger, what: 'read' });
+      const rows = await withDbRetry(() => store.findFiles(batchId, batch.map((a) => a.file.path)), { retryMs: dbRetryMs, logger, what: 'read', signal });
       planned = await Promise.all(batch.map((a) => decide(a, rows.get(a.file.path))));
     }
     const toWrite = planned.filter((a) => !a.skip).map((a) => pendingRow(batchId, a));
-    if (toWrite.length > 0) await withDbRetry(() => store.planPending(toWrite), { retryMs: dbRetryMs, logger, what: 'plan' });
+    if (toWrite.length > 0) await withDbRetry(() => store.planPending(toWrite), { retryMs: dbRetryMs, logger, what: 'plan', signal });
     return planned;
   };
   return writeInBatches(planBatch, batchSize, batchMs);

@@ -12,6 +12,8 @@ export interface RecordDeps {
   auditFormId?: number | null;
   logger?: Logger;
   dbRetryMs?: number;
+  /** ends a wait for the database at once (the run is interrupted) */
+  signal?: AbortSignal;
   batchSize?: number;
   batchMs?: number;
 }
@@ -34,7 +36,7 @@ export function outcomeRow(batchId: string, r: UploadResult): FileRow {
  *   result:  ------abc-----d|
  */
 export function recordResults(deps: RecordDeps): OperatorFunction<UploadResult, UploadResult> {
-  const { store, batchId, processId = null, auditFormId = null, logger, dbRetryMs = 60_000, batchSize = 500, batchMs = 100 } = deps;
+  const { store, batchId, processId = null, auditFormId = null, logger, dbRetryMs = 60_000, signal, batchSize = 500, batchMs = 100 } = deps;
   const write = async (batch: UploadResult[]): Promise<UploadResult[]> => {
     const done = batch.filter((r) => r.status === 'uploaded' || r.status === 'failed');
     if (done.length === 0) return batch;
@@ -42,7 +44,7 @@ export function recordResults(deps: RecordDeps): OperatorFunction<UploadResult, 
     const calls: CallRow[] = done
       .filter((r) => r.status === 'uploaded')
       .map((r) => ({ batchId, filePath: r.file.path, fileName: r.file.name, target: r.target as string, processId, auditFormId, createdAt: r.finishedAt ?? Date.now() }));
-    await withDbRetry(() => store.recordOutcomes(rows, calls), { retryMs: dbRetryMs, logger, what: 'record' });
+    await withDbRetry(() => store.recordOutcomes(rows, calls), { retryMs: dbRetryMs, logger, what: 'record', signal });
     return batch;
   };
   return writeInBatches(write, batchSize, batchMs);

@@ -303,4 +303,10 @@ export class KnexStore implements Store {
     const row = await this.knex('calls').where('batch_id', batchId).first<{ n: unknown } | undefined>(this.knex.raw('count(*) as n'));
     return Number(row?.n ?? 0);
   }
+
+  async settleMissing(batchId: string, error: string): Promise<number> {
+    return this.knex<FileRecord>('file_distributions')
+      .where({ batch_id: batchId, status: 'pending' })
+      .update({ status: 'failed', error, finished_at: Date.now() });
+  }
 }

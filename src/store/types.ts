@@ -112,4 +112,11 @@ export interface Store {
   /** rows of a batch ordered by started_at (for the timeline); filtered by status when given */
   listFiles(batchId: string, opts?: { status?: FileStatus; limit?: number }): Promise<FileRow[]>;
   countCalls(batchId: string): Promise<number>;
+
+  /**
+   * After a --resume whose walk ran to its end: every row of the batch still `pending` is
+   * a file the walk no longer finds. Mark them all failed with `error`, in one statement;
+   * resolves to how many there were.
+   */
+  settleMissing(batchId: string, error: string): Promise<number>;
 }

@@ -7,13 +7,16 @@ export interface DbRetryOptions {
   retryMs: number;
   logger?: Logger;
   what?: string;
+  /** ends a wait between attempts at once: the attempt is not retried, `signal.reason` is thrown */
+  signal?: AbortSignal;
 }
 
 /**
  * Run a database write, retrying with capped exponential backoff while it fails, for at
- * most `retryMs`; then give up with StoreUnavailableError (the run stops, exit 1).
+ * most `retryMs`; then give up with StoreUnavailableError (the run stops, exit 1). An
+ * aborted `signal` gives up at once with its reason (the run was interrupted, exit 130).
  */
-export async function withDbRetry<T>(fn: () => Promise<T>, { retryMs, logger, what = 'write' }: DbRetryOptions): Promise<T> {
+export async function withDbRetry<T>(fn: () => Promise<T>, { retryMs, logger, what = 'write', signal }: DbRetryOptions): Promise<T> {
   const deadline = Date.now() + retryMs;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -25,7 +28,9 @@ export async function withDbRetry<T>(fn: () => Promise<T>, { retryMs, logger, wh
       }
       const delay = Math.min(left, 100 * 2 ** Math.min(attempt, 5));
       logger?.warn('db_retry', { event: 'db_retry', what, attempt, delayMs: delay, error: describeError(err) });
-      await sleep(delay);
+      // a write under way is not cut short (it may land): only the wait between attempts is
+      await sleep(delay, undefined, { signal }).catch(() => undefined);
+      signal?.throwIfAborted();
     }
   }
 }

@@ -5,31 +5,13 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createStore } from '../../src/store/createStore.js';
 import type { Store } from '../../src/store/types.js';
-import type { Summary } from '../../src/types.js';
-import { spawnCli, type CliRun } from '../helpers/cli.js';
+import { spawnCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { assertInvariants } from '../helpers/invariants.js';
 import { startReceivers, type ReceiverFleet } from '../helpers/receivers.js';
 import { TcpProxy } from '../helpers/tcpProxy.js';
 import { makeTree, type Tree } from '../helpers/tree.js';
-
-/** Wait until the database holds at least n finished rows for the batch (the run is under way). */
-async function untilRecorded(db: string, batchId: string, n: number, timeoutMs = 20_000): Promise<void> {
-  const store = await createStore(db);
-  try {
-    const end = Date.now() + timeoutMs;
-    while (Date.now() < end) {
-      const c = await store.countFiles(batchId).catch(() => ({ uploaded: 0, failed: 0 }));
-      if (c.uploaded + c.failed >= n) return;
-      await sleep(50);
-    }
-    throw new Error(`batch ${batchId} did not reach ${n} recorded files`);
-  } finally {
-    await store.close();
-  }
-}
-
-const summaryOf = (r: CliRun): Summary => JSON.parse(r.stdout.trim().split('\n').pop() as string);
+import { summaryOf, untilRecorded } from '../helpers/runs.js';
 
 describe('process faults: signals, SIGKILL then --resume, the database going away', function () {
   this.timeout(90_000);
