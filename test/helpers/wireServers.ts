@@ -75,15 +75,17 @@ export async function startEndlessErrorServer(capBytes = 256 << 20): Promise<Wir
 }
 
 /**
- * Answers `200` (no body, keep-alive) as soon as a request's head is in, before reading its
- * body: a broken receiver. `bodies()` counts the requests it answered that way.
+ * Answers `200` as soon as a request's head is in, and reads no more: a broken receiver.
+ * The client can hand over only what the socket buffers take (a few MB on loopback), so a
+ * body well past that is cut short. `answered()` counts the requests answered that way.
  */
 export async function startEarlyAnswerServer(): Promise<WireServer & { answered: () => number }> {
   let answered = 0;
   const server = await startWireServer((socket) => {
     onRequestHead(socket, () => {
       answered++;
-      socket.write('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n');
+      socket.pause();
+      socket.write('HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
     });
   });
   return { ...server, answered: () => answered };

@@ -279,7 +279,7 @@ describe('Uploader', () => {
 
     it('should fail a streamed upload answered 2xx before its body was sent, without a digest of the part sent', async () => {
       const early = await wire(startEarlyAnswerServer());
-      const size = 8 * (1 << 20);
+      const size = 16 * (1 << 20);
       const err = await failure(uploader([early.url]).upload(early.url, await fileOf('early.wav', randomBytes(size))));
       expect(early.answered()).to.equal(1);
       expect(err).to.include({ transient: true, statusCode: undefined, code: 'FANOUT_EARLY_ANSWER' });
