@@ -6,6 +6,7 @@ import { readSmallFile } from '../sources/readSmallFile.js';
 import type { SourceFile } from '../types.js';
 import { classifyError, isTransientStatus, parseRetryAfter } from './classifyResponse.js';
 import { BufferPool } from './bufferPool.js';
+import { IdleWatchdog } from './idleWatchdog.js';
 import { isStaleSocket, reuseMarkingConnector, STALE_SOCKET_RESENDS } from './staleSocket.js';
 import { TokenBucket } from './tokenBucket.js';
 
@@ -140,7 +141,7 @@ export class Uploader {
         signal: idle ? idle.signal : signal,
         headersTimeout: idle ? 0 : idleMs,
       });
-      // taken before anything else can run: undici may pull one more chunk once the answer is in
+      // taken at once: undici may still pull a chunk after the answer is in
       const handedWhenAnswered = handed.bytes;
       idle?.stop();
       if (res.statusCode < 200 || res.statusCode >= 300) {
@@ -272,59 +273,4 @@ async function* streamAndHash(
   // so the answer may take the idle timeout plus twice their estimated drain time
   const drainMs = pacedFrom ? (buffered * (performance.now() - pacedFrom)) / paced : 0;
   idle.awaitAnswer(2 * drainMs);
-}
-
-/** Aborts the attempt when no bytes moved for `ms`; also follows an outer abort signal. */
-class IdleWatchdog {
-  private readonly ac = new AbortController();
-  private timer?: NodeJS.Timeout;
-  private fired = false;
-  private stopped = false;
-  readonly signal = this.ac.signal;
-  // a listener, not AbortSignal.any: on Node 20 every signal that makes stays alive with its source
-  private readonly onOuterAbort = () => this.ac.abort(this.outer?.reason);
-
-  constructor(private readonly ms: number, private readonly outer?: AbortSignal) {
-    if (outer?.aborted) this.ac.abort(outer.reason);
-    else outer?.addEventListener('abort', this.onOuterAbort, { once: true });
-  }
-
-  /** Bytes moved (or the request went out): the clock starts again. */
-  touch(): void {
-    if (this.stopped) return;
-    if (this.timer) this.timer.refresh();
-    else this.arm(this.ms);
-  }
-
-  /** Not our idleness (waiting for --bwlimit tokens): stop the clock until the next touch. */
-  pause(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-  }
-
-  /** The whole body is handed over: the answer may take `extraMs` longer than the idle timeout. */
-  awaitAnswer(extraMs: number): void {
-    if (this.stopped) return;
-    this.pause();
-    this.arm(this.ms + extraMs);
-  }
-
-  /** The answer is in (or the attempt is over): for good. */
-  stop(): void {
-    this.stopped = true;
-    this.pause();
-    this.outer?.removeEventListener('abort', this.onOuterAbort);
-  }
-
-  reason(err: unknown): unknown {
-    if (!this.fired) return err;
-    return new UploadError(`no bytes moved for ${this.ms} ms`, true, undefined, undefined, { cause: err, code: 'FANOUT_IDLE_TIMEOUT' });
-  }
-
-  private arm(ms: number): void {
-    this.timer = setTimeout(() => {
-      this.fired = true;
-      this.ac.abort();
-    }, ms);
-  }
 }
