@@ -6,6 +6,8 @@ import { readSmallFile } from '../sources/readSmallFile.js';
 import type { SourceFile } from '../types.js';
 import { classifyError, isTransientStatus, parseRetryAfter } from './classifyResponse.js';
 import { BufferPool } from './bufferPool.js';
+import { IdleWatchdog } from './idleWatchdog.js';
+import { isStaleSocket, reuseMarkingConnector, STALE_SOCKET_RESENDS } from './staleSocket.js';
 import { TokenBucket } from './tokenBucket.js';
 
 export interface UploaderOptions {
@@ -37,12 +39,21 @@ export function wirePath(basePath: string, relPath: string): string {
   return `${basePath}/files/${relPath.split('/').map(encodeURIComponent).join('/')}`;
 }
 
+interface PoolEntry {
+  pool: Dispatcher;
+  basePath: string;
+  bucket?: TokenBucket;
+}
+
+/** Of an error answer's body, this much is read for its message; then the connection is dropped. */
+const ERROR_TEXT_BYTES = 4096;
+
 /**
  * One undici Pool per target, sized to its slots, keep-alive. Each file is read once:
  * hashed in the same pass as it is sent, and checked against the receiver's digest.
  */
 export class Uploader {
-  private readonly pools = new Map<string, { pool: Dispatcher; basePath: string; bucket?: TokenBucket }>();
+  private readonly pools = new Map<string, PoolEntry>();
   private readonly global?: TokenBucket;
   private readonly buffers = new BufferPool();
 
@@ -59,6 +70,7 @@ export class Uploader {
         headersTimeout: 0,
         bodyTimeout: idleTimeoutMs,
         keepAliveTimeout: 30_000,
+        connect: reuseMarkingConnector({ timeout: connectTimeoutMs }),
       };
       const pool = opts.dispatcherFor ? opts.dispatcherFor(url.origin, poolOptions) : new Pool(url.origin, poolOptions);
       this.pools.set(t, { pool, basePath: url.pathname.replace(/\/+$/, ''), bucket: bwlimitPerTarget ? new TokenBucket(bwlimitPerTarget) : undefined });
@@ -68,6 +80,20 @@ export class Uploader {
   async upload(target: string, file: SourceFile, signal?: AbortSignal): Promise<UploadOutcome> {
     const entry = this.pools.get(target);
     if (!entry) throw new UploadError(`unknown target ${target}`, false);
+    // A kept-alive socket the server closed just as it was reused never carried the request:
+    // send it again at once on a fresh connection, as the same attempt, and no strike on the host.
+    for (let resends = 0; ; resends++) {
+      try {
+        return await this.send(entry, file, signal);
+      } catch (err) {
+        if (resends < STALE_SOCKET_RESENDS && isStaleSocket(err) && !signal?.aborted) continue;
+        throw classifyError(err);
+      }
+    }
+  }
+
+  /** One request: reads (or streams) the file afresh, so a resend sends it whole again. */
+  private async send(entry: PoolEntry, file: SourceFile, signal?: AbortSignal): Promise<UploadOutcome> {
     const { pool, basePath, bucket } = entry;
     const throttle = async (n: number) => {
       await this.global?.take(n, signal);
@@ -84,11 +110,12 @@ export class Uploader {
     const idleMs = this.opts.idleTimeoutMs ?? 60_000;
     // streamed bodies: armed only once the request goes out (reading the file and waiting for
     // tokens is not idling). A buffer body is sent whole after its tokens, so undici's own
-    // headersTimeout covers it, and no watchdog (a timer and two abort signals) per small file.
+    // headersTimeout covers it, and no watchdog (a timer and an abort listener) per small file.
     let idle: IdleWatchdog | undefined;
     let body: Buffer | AsyncIterable<Buffer>;
     let sentDigest: string | undefined;
     let slab: Buffer | undefined;
+    const handed = { bytes: 0 };
     if (file.size <= CHUNK_BYTES) {
       slab = this.buffers.take(file.size + 1);
       const buf = readSmallFile(file.absPath, file.size, slab);
@@ -99,7 +126,7 @@ export class Uploader {
       body = buf;
     } else {
       idle = new IdleWatchdog(idleMs, signal);
-      body = streamAndHash(file, hash, throttle, idle);
+      body = streamAndHash(file, hash, throttle, idle, handed);
     }
 
     try {
@@ -114,15 +141,26 @@ export class Uploader {
         signal: idle ? idle.signal : signal,
         headersTimeout: idle ? 0 : idleMs,
       });
+      // taken at once: undici may still pull a chunk after the answer is in
+      const handedWhenAnswered = handed.bytes;
       idle?.stop();
       if (res.statusCode < 200 || res.statusCode >= 300) {
-        const text = (await res.body.text().catch(() => '')).slice(0, 200).replace(/\s+/g, ' ').trim();
+        const text = await errorText(res.body);
         throw new UploadError(
           `HTTP ${res.statusCode}${text ? `: ${text}` : ''}`,
           isTransientStatus(res.statusCode),
           res.statusCode,
           parseRetryAfter(res.headers['retry-after']),
         );
+      }
+      // A receiver that answers before it read the body is broken: what it holds is not the file,
+      // and our digest covers only the part read so far. (A correct one answers after the last
+      // byte, so after the last chunk was handed over.)
+      if (idle && handedWhenAnswered !== file.size) {
+        await res.body.dump().catch(() => undefined);
+        throw new UploadError(`answered ${res.statusCode} after ${handedWhenAnswered} of ${file.size} bytes were sent`, true, undefined, undefined, {
+          code: 'FANOUT_EARLY_ANSWER',
+        });
       }
       await res.body.dump();
       const digest = sentDigest ?? hash.digest('hex');
@@ -136,7 +174,7 @@ export class Uploader {
       if (slab) this.buffers.give(slab);
       return { sha256: digest, verified: received !== undefined };
     } catch (err) {
-      throw idle ? idle.reason(err) : classifyError(err);
+      throw idle ? idle.reason(err) : err;
     } finally {
       idle?.stop();
     }
@@ -150,6 +188,26 @@ export class Uploader {
   async destroy(): Promise<void> {
     await Promise.all([...this.pools.values()].map(({ pool }) => pool.destroy().catch(() => undefined)));
   }
+}
+
+/**
+ * The start of an error answer, one line. Only a prefix is read: a receiver may stream an
+ * endless body with its error, and reading it whole would hold the slot and grow the heap.
+ * Leaving the loop early destroys the body, and undici drops that connection rather than drain it.
+ */
+async function errorText(body: Dispatcher.ResponseData['body']): Promise<string> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      bytes += chunk.length;
+      if (bytes >= ERROR_TEXT_BYTES) break;
+    }
+  } catch {
+    // the status says enough
+  }
+  return Buffer.concat(chunks).toString('utf8', 0, ERROR_TEXT_BYTES).slice(0, 200).replace(/\s+/g, ' ').trim();
 }
 
 function fileChanged(file: SourceFile, now: number): UploadError {
@@ -169,12 +227,16 @@ const PACED_WAIT_MS = 10;
  * undici waits for 'drain' first), so a buffer is free again two chunks later. A fresh
  * buffer per chunk, as a ReadStream makes, cost page faults and garbage: on 10 x 256 MiB,
  * peak RSS and GC time both fell with this.
+ *
+ * `handed.bytes` counts what went to undici, as it goes: a 2xx before it reaches the size
+ * came before the body was sent.
  */
 async function* streamAndHash(
   file: SourceFile,
   hash: ReturnType<typeof createHash>,
   throttle: (n: number) => Promise<void>,
   idle: IdleWatchdog,
+  handed: { bytes: number },
 ): AsyncGenerator<Buffer> {
   const fh = await open(file.absPath, 'r');
   const buffers = [Buffer.allocUnsafeSlow(CHUNK_BYTES), Buffer.allocUnsafeSlow(CHUNK_BYTES)];
@@ -197,6 +259,7 @@ async function* streamAndHash(
       await throttle(bytesRead);
       idle.touch();
       const t = performance.now();
+      handed.bytes += bytesRead;
       yield chunk;
       idle.touch();
       if (!pacedFrom && performance.now() - t >= PACED_WAIT_MS) pacedFrom = t;
@@ -210,55 +273,4 @@ async function* streamAndHash(
   // so the answer may take the idle timeout plus twice their estimated drain time
   const drainMs = pacedFrom ? (buffered * (performance.now() - pacedFrom)) / paced : 0;
   idle.awaitAnswer(2 * drainMs);
-}
-
-/** Aborts the attempt when no bytes moved for `ms`; also follows an outer abort signal. */
-class IdleWatchdog {
-  private readonly ac = new AbortController();
-  private timer?: NodeJS.Timeout;
-  private fired = false;
-  private stopped = false;
-  readonly signal: AbortSignal;
-
-  constructor(private readonly ms: number, outer?: AbortSignal) {
-    this.signal = outer ? AbortSignal.any([this.ac.signal, outer]) : this.ac.signal;
-  }
-
-  /** Bytes moved (or the request went out): the clock starts again. */
-  touch(): void {
-    if (this.stopped) return;
-    if (this.timer) this.timer.refresh();
-    else this.arm(this.ms);
-  }
-
-  /** Not our idleness (waiting for --bwlimit tokens): stop the clock until the next touch. */
-  pause(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-  }
-
-  /** The whole body is handed over: the answer may take `extraMs` longer than the idle timeout. */
-  awaitAnswer(extraMs: number): void {
-    if (this.stopped) return;
-    this.pause();
-    this.arm(this.ms + extraMs);
-  }
-
-  /** The answer is in (or the attempt is over): for good. */
-  stop(): void {
-    this.stopped = true;
-    this.pause();
-  }
-
-  reason(err: unknown): unknown {
-    if (!this.fired) return err;
-    return new UploadError(`no bytes moved for ${this.ms} ms`, true, undefined, undefined, { cause: err, code: 'FANOUT_IDLE_TIMEOUT' });
-  }
-
-  private arm(ms: number): void {
-    this.timer = setTimeout(() => {
-      this.fired = true;
-      this.ac.abort();
-    }, ms);
-  }
 }

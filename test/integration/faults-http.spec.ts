@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -16,7 +17,8 @@ import type { Summary } from '../../src/types.js';
 import { forEachDatabase } from '../helpers/db.js';
 import { assertInvariants } from '../helpers/invariants.js';
 import { readTree, startReceivers, type ReceiverFleet } from '../helpers/receivers.js';
-import { makeTree, type Tree } from '../helpers/tree.js';
+import { makeTree, sha256, type Tree } from '../helpers/tree.js';
+import { startEarlyAnswerServer, startEndlessErrorServer, startStaleKeepAliveProxy, type WireServer } from '../helpers/wireServers.js';
 
 const A = 'http://a.fanout.test';
 const B = 'http://b.fanout.test';
@@ -361,5 +363,105 @@ forEachDatabase('three real receivers: one down from the start, one answering 50
     const rows = await store.listFiles(config.batchId);
     for (const r of rows) expect(holders.get(r.filePath), r.filePath).to.deep.equal([r.target]);
     expect(rows.some((r) => r.attempts > 1), 'some files were retried').to.equal(true);
+  });
+});
+
+/** A tree of the given sizes only (no awkward small names: a broken host may only meet streamed files). */
+async function treeOfSizes(sizes: number[]): Promise<Tree> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'fanout-src-'));
+  const files = new Map<string, string>();
+  await mkdir(path.join(dir, 'rec'));
+  for (const [i, size] of sizes.entries()) {
+    const body = randomBytes(size);
+    await writeFile(path.join(dir, 'rec', `call_${i}.wav`), body);
+    files.set(`rec/call_${i}.wav`, sha256(body));
+  }
+  return { dir, files };
+}
+
+forEachDatabase('hosts that misbehave on the wire, next to a real receiver', (db) => {
+  let fleet: ReceiverFleet;
+  let store: Store;
+  let emptyDir: string;
+  const cleanups: Array<() => Promise<unknown>> = [];
+  const wire = async <S extends WireServer>(started: Promise<S>): Promise<S> => {
+    const s = await started;
+    cleanups.push(s.close);
+    return s;
+  };
+  const tree = async (sizes: number[]) => {
+    const t = await treeOfSizes(sizes);
+    cleanups.push(() => rm(t.dir, { recursive: true, force: true }));
+    return t;
+  };
+  const run = async (t: Tree, targets: string[], extra: Partial<RawUploadArgs> = {}) => {
+    const config = await normaliseUploadConfig({ dir: t.dir, target: targets, db: db.url, perTarget: 1, probeMs: 50, ...extra });
+    const { logger, events } = capturedLogger();
+    const summary = await runBatch(config, { store, logger });
+    return { config, summary, events, rows: await store.listFiles(config.batchId) };
+  };
+
+  before(async function () {
+    this.timeout(30_000);
+    store = await createStore(db.url);
+    await store.migrate();
+    emptyDir = await mkdtemp(path.join(os.tmpdir(), 'fanout-nothing-held-'));
+  });
+  beforeEach(async () => {
+    fleet = await startReceivers(1);
+    cleanups.push(() => fleet.close());
+  });
+  afterEach(async () => {
+    await Promise.all(cleanups.splice(0).map((c) => c()));
+  });
+  after(async () => {
+    await store?.close();
+    await rm(emptyDir, { recursive: true, force: true });
+  });
+
+  it('should not record as uploaded a file whose host answered 200 before its body was sent', async function () {
+    this.timeout(30_000);
+    const early = await wire(startEarlyAnswerServer());
+    // well past what socket buffers take, so the early answer comes with most of each body unsent
+    const t = await tree([16 << 20, 16 << 20, 24 << 20, 16 << 20]);
+    const { config, summary, rows } = await run(t, [early.url, fleet.urls[0]], { retries: 1, downAfter: 2 });
+
+    expect(early.answered(), 'the broken host was sent files').to.be.at.least(1);
+    expect(summary).to.include({ status: 'completed', uploaded: t.files.size, failed: 0 });
+    for (const r of rows) expect(r, r.filePath).to.include({ status: 'uploaded', target: fleet.urls[0], sha256: t.files.get(r.filePath) });
+    expect(rows.some((r) => r.attempts > 1), 'files failed over off the broken host').to.equal(true);
+    const dirs = new Map([[early.url, emptyDir], [fleet.urls[0], fleet.dirs[0]]]);
+    await assertInvariants(store, config.batchId, t, dirs, { complete: true, summaries: [summary] });
+  });
+
+  it('should read only the start of an endless error answer, drop that connection, and fail over', async function () {
+    this.timeout(30_000);
+    const endless = await wire(startEndlessErrorServer());
+    const t = await tree([100, 5000, (1 << 20) + 5, 2 << 20]);
+    const { config, summary, rows } = await run(t, [endless.url, fleet.urls[0]], { retries: 1, downAfter: 2 });
+
+    expect(summary).to.include({ status: 'completed', uploaded: t.files.size, failed: 0 });
+    expect(rows.every((r) => r.target === fleet.urls[0])).to.equal(true);
+    await assertInvariants(store, config.batchId, t, new Map([[endless.url, emptyDir], [fleet.urls[0], fleet.dirs[0]]]), { complete: true, summaries: [summary] });
+    // every connection that met the endless body was dropped after a few MB (socket buffers), not read whole
+    await endless.close();
+    expect(endless.sent().length, 'the endless host was sent files').to.be.at.least(1);
+    for (const bytes of endless.sent()) expect(bytes).to.be.below(16 << 20);
+  });
+
+  it('should not spend an attempt, nor a strike on the host, when a kept-alive socket was closed just as it was reused', async function () {
+    this.timeout(30_000);
+    const proxy = await wire(startStaleKeepAliveProxy(fleet.urls[0], 'fin'));
+    const sizes = Array.from({ length: 24 }, (_, i) => (i % 4 === 3 ? (1 << 20) + i : 1000 * i));
+    const t = await tree(sizes);
+    const { config, summary, rows, events } = await run(t, [proxy.url], { retries: 3, downAfter: 3 });
+
+    expect(proxy.dropped(), 'uploads met stale sockets').to.be.at.least(sizes.length / 2);
+    expect(summary).to.include({ status: 'completed', uploaded: t.files.size, failed: 0 });
+    for (const r of rows) expect(r, r.filePath).to.include({ status: 'uploaded', attempts: 1 });
+    const log = events().map((e) => e.event);
+    expect(log).to.not.include('file_retry');
+    expect(log).to.not.include('target_down');
+    await assertInvariants(store, config.batchId, t, new Map([[proxy.url, fleet.dirs[0]]]), { complete: true, summaries: [summary] });
   });
 });

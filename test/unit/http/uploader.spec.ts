@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { createHash, randomBytes } from 'node:crypto';
+import { getEventListeners } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,11 +8,26 @@ import os from 'node:os';
 import path from 'node:path';
 import { Pool, type Dispatcher } from 'undici';
 import { UploadError } from '../../../src/errors.js';
+import { isHostFault } from '../../../src/http/classifyResponse.js';
+import { STALE_SOCKET_RESENDS } from '../../../src/http/staleSocket.js';
 import { Uploader, wirePath, type UploaderOptions } from '../../../src/http/uploader.js';
 import type { SourceFile } from '../../../src/types.js';
 import { startReceivers, type ReceiverFleet } from '../../helpers/receivers.js';
+import {
+  startEarlyAnswerServer,
+  startEndlessErrorServer,
+  startHalfAnswerResetServer,
+  startResetServer,
+  startStaleKeepAliveProxy,
+  type WireServer,
+} from '../../helpers/wireServers.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** Resolves once `ok()` holds (checked every 10 ms); the test's own timeout bounds the wait. */
+async function waitFor(ok: () => boolean): Promise<void> {
+  while (!ok()) await new Promise((resolve) => setTimeout(resolve, 10));
+}
 
 /** A tiny node:http server on port 0 that misbehaves as `handler` says. */
 async function startServer(handler: http.RequestListener): Promise<{ url: string; close(): Promise<void> }> {
@@ -51,6 +67,11 @@ describe('Uploader', () => {
     const u = new Uploader(targets, { batchId: 'b-spec', perTarget: 2, ...opts });
     uploaders.push(u);
     return u;
+  };
+  const wire = async <S extends WireServer>(started: Promise<S>): Promise<S> => {
+    const s = await started;
+    closers.push(s.close);
+    return s;
   };
   const server = async (handler: http.RequestListener) => {
     const s = await startServer(handler);
@@ -239,5 +260,93 @@ describe('Uploader', () => {
     const err = await failure(uploader([url]).upload(url, await fileOf('r.wav', Buffer.from('abc'))));
     expect(err).to.include({ statusCode: 429, transient: true, retryAfterMs: 7000 });
     expect(err.message).to.equal('HTTP 429: slow down');
+  });
+
+  describe('on the wire', () => {
+    it('should read only a bounded prefix of an error answer whose body never ends, then drop the connection', async function () {
+      this.timeout(20_000);
+      const endless = await wire(startEndlessErrorServer());
+      for (const size of [100, 3 * (1 << 20)]) {
+        const err = await failure(uploader([endless.url]).upload(endless.url, await fileOf(`e${size}.wav`, randomBytes(size))));
+        expect(err).to.include({ statusCode: 500, transient: true });
+        expect(err.message).to.match(/^HTTP 500: boom: the disk is on fire x+$/);
+        expect(err.message.length).to.be.at.most(220);
+      }
+      await waitFor(() => endless.sent().length === 2);
+      // what the socket buffers take before the close lands, not the 256 MiB the server would send
+      for (const bytes of endless.sent()) expect(bytes).to.be.below(16 << 20);
+    });
+
+    it('should fail a streamed upload answered 2xx before its body was sent, without a digest of the part sent', async () => {
+      const early = await wire(startEarlyAnswerServer());
+      const size = 16 * (1 << 20);
+      const err = await failure(uploader([early.url]).upload(early.url, await fileOf('early.wav', randomBytes(size))));
+      expect(early.answered()).to.equal(1);
+      expect(err).to.include({ transient: true, statusCode: undefined, code: 'FANOUT_EARLY_ANSWER' });
+      expect(err.message).to.match(new RegExp(`^answered 200 after \\d+ of ${size} bytes were sent$`));
+      expect(isHostFault(err)).to.equal(true);
+    });
+
+    for (const how of ['fin', 'rst'] as const) {
+      it(`should resend at once on a fresh connection, as the same attempt, when a reused keep-alive socket is closed (${how}) before any answer`, async function () {
+        this.timeout(20_000);
+        const fleet = await startReceivers(1);
+        closers.push(fleet.close);
+        const proxy = await wire(startStaleKeepAliveProxy(fleet.urls[0], how));
+        const u = uploader([proxy.url], { perTarget: 1 });
+        const bodies = [100, 3 * (1 << 20) + 1, 5000, (1 << 20) + 7, 0, 42].map((n) => randomBytes(n));
+        for (const [i, body] of bodies.entries()) {
+          const out = await u.upload(proxy.url, await fileOf(`k${i}.wav`, body));
+          expect(out, `file ${i}`).to.deep.equal({ sha256: sha256(body), verified: true });
+          expect(await readFile(path.join(fleet.dirs[0], `k${i}.wav`))).to.deep.equal(body);
+        }
+        expect(proxy.dropped(), 'every upload after the first met a stale socket').to.equal(bodies.length - 1);
+        expect(proxy.connections()).to.equal(bodies.length);
+      });
+    }
+
+    it('should spend the attempt when a fresh connection is reset: only a reused socket gets a free resend', async () => {
+      const reset = await wire(startResetServer());
+      const u = uploader([reset.url], { perTarget: 1 });
+      for (const size of [100, (1 << 20) + 1]) {
+        const before = reset.connections();
+        const err = await failure(u.upload(reset.url, await fileOf(`r${size}.wav`, randomBytes(size))));
+        expect(err.transient).to.equal(true);
+        expect(reset.connections() - before, `${size} bytes: one connection`).to.equal(1);
+      }
+    });
+
+    it('should bound the free resends, so a host that always breaks off its answer still fails the attempt', async () => {
+      const half = await wire(startHalfAnswerResetServer());
+      const err = await failure(uploader([half.url], { perTarget: 1 }).upload(half.url, await fileOf('h.wav', randomBytes(100))));
+      expect(err.transient).to.equal(true);
+      expect(half.connections()).to.equal(1 + STALE_SOCKET_RESENDS);
+    });
+
+    it('should follow an outer abort signal on a streamed upload, and leave no listener on it', async () => {
+      const url = await server(() => undefined); // never answers
+      const ac = new AbortController();
+      const p = uploader([url]).upload(url, await fileOf('ab.wav', randomBytes(3 * (1 << 20))), ac.signal);
+      setTimeout(() => ac.abort(), 100);
+      const err = await failure(p);
+      expect(err.transient).to.equal(true);
+      expect(getEventListeners(ac.signal, 'abort')).to.have.length(0);
+    });
+
+    it('should not make an AbortSignal.any per streamed file (Node 20 keeps each one alive)', async () => {
+      // a node:http receiver: counted here is the uploader's side only
+      const url = await server(drainThen((_req, res, body) => res.writeHead(201, { 'x-fanout-sha256': sha256(body) }).end()));
+      const any = AbortSignal.any;
+      let calls = 0;
+      AbortSignal.any = (signals) => (calls++, any(signals));
+      try {
+        const ac = new AbortController();
+        await uploader([url]).upload(url, await fileOf('any.wav', randomBytes((1 << 20) + 1)), ac.signal);
+        expect(getEventListeners(ac.signal, 'abort')).to.have.length(0);
+      } finally {
+        AbortSignal.any = any;
+      }
+      expect(calls).to.equal(0);
+    });
   });
 });
