@@ -41,7 +41,7 @@ export function recordResults(deps: RecordDeps): OperatorFunction<UploadResult, 
     const rows = done.map((r) => outcomeRow(batchId, r));
     const calls: CallRow[] = done
       .filter((r) => r.status === 'uploaded')
-      .map((r) => ({ batchId, filePath: r.file.path, fileName: r.file.name, target: r.target as string, processId, auditFormId, createdAt: r.finishedAt ?? Date.now() }));
+      .map((r) => ({ batchId, filePath: r.file.path, fileName: r.file.name, target: r.target as string, sha256: r.sha256, processId, auditFormId, createdAt: r.finishedAt ?? Date.now() }));
     await withDbRetry(() => store.recordOutcomes(rows, calls), { retryMs: dbRetryMs, logger, what: 'record' });
     return batch;
   };

@@ -32,7 +32,7 @@ describe('recordResults', () => {
     expect(seen).to.deep.equal(['u', 'f', 's', 'p']);
     expect(writes).to.have.length(1);
     expect(writes[0].rows.map((r) => [r.filePath, r.status, r.error])).to.deep.equal([['u', 'uploaded', null], ['f', 'failed', 'HTTP 403']]);
-    expect(writes[0].calls).to.deep.equal([{ batchId: 'b', filePath: 'u', fileName: 'u', target: 'A', processId: 4, auditFormId: 9, createdAt: 2 }]);
+    expect(writes[0].calls).to.deep.equal([{ batchId: 'b', filePath: 'u', fileName: 'u', target: 'A', sha256: 'h', processId: 4, auditFormId: 9, createdAt: 2 }]);
     sub.unsubscribe();
   });
 
