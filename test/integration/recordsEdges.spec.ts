@@ -3,6 +3,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { from, lastValueFrom, toArray } from 'rxjs';
+import { planUploads } from '../../src/operators/planUploads.js';
 import { createStore } from '../../src/store/createStore.js';
 import type { Store } from '../../src/store/types.js';
 import type { Summary } from '../../src/types.js';
@@ -33,6 +35,23 @@ function longPath(chars: number): string {
   }
   const file = `${'f'.repeat(chars - length - 4)}.wav`;
   return [...parts, file].join('/');
+}
+
+/**
+ * Make the database refuse `file_distributions` rows of paths containing `marker` written
+ * with `status`, as a server refuses a value it cannot store: a trigger that raises.
+ */
+async function refuseRows(store: Store, name: string, marker: string, status: string): Promise<void> {
+  const msg = `refused by trigger ${name}`;
+  for (const event of ['INSERT', 'UPDATE']) {
+    const trigger = `${name}_${event.toLowerCase()}`;
+    const when = `NEW.file_path LIKE '%${marker}%' AND NEW.status = '${status}'`;
+    await store.knex.raw(
+      store.dialect === 'mysql'
+        ? `CREATE TRIGGER ${trigger} BEFORE ${event} ON file_distributions FOR EACH ROW BEGIN IF ${when} THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '${msg}'; END IF; END`
+        : `CREATE TRIGGER ${trigger} BEFORE ${event} ON file_distributions WHEN ${when} BEGIN SELECT RAISE(ABORT, '${msg}'); END`,
+    );
+  }
 }
 
 forEachDatabase('records at the edges', (ctx) => {
@@ -138,6 +157,48 @@ forEachDatabase('records at the edges', (ctx) => {
       expect(changed.code, changed.stderr).to.equal(0);
       expect(await callOf('calls1')).to.deep.equal([{ file_path: 'a.wav', target: b.urls[0], status: 'queued', sha256: tree.files.get('a.wav') }]);
       await assertInvariants(store, 'calls1', tree, new Map([[b.urls[0], b.dirs[0]]]), { complete: true, summaries: [summaryOf(changed)] });
+    });
+  });
+
+  describe('a row the database refuses', function () {
+    this.timeout(60_000);
+    let tree: Tree;
+    let fleet: ReceiverFleet;
+    before(async () => {
+      tree = await makeTree(6, { sizes: [10, 1000] });
+      await put(tree, 'refuse-upload.wav', randomBytes(300));
+      fleet = await startReceivers(2);
+      await refuseRows(store, 'refuse_upload', 'refuse-upload', 'uploaded');
+      await refuseRows(store, 'refuse_plan', 'refuse-plan', 'pending');
+    });
+    after(async () => {
+      await fleet.close();
+      await rm(tree.dir, { recursive: true, force: true });
+    });
+
+    it("should be that file's failure, not the batch's: recorded failed, no retry, no SQL in the logs", async () => {
+      const r = await cli(['upload', tree.dir, '--target', fleet.urls.join(','), '--db', ctx.url, '--json', '--batch-id', 'refused1', '--db-retry-ms', '20000']);
+      expect(r.code, r.stderr.slice(0, 2000)).to.equal(1);
+      const s = summaryOf(r);
+      expect(s).to.include({ status: 'completed_with_failures', total: tree.files.size, uploaded: tree.files.size - 1, failed: 1 });
+      const row = (await store.findFiles('refused1', ['refuse-upload.wav'])).get('refuse-upload.wav');
+      expect(row?.status).to.equal('failed');
+      expect(row?.error).to.match(/^database refused the record: .*refused by trigger refuse_upload$/);
+      expect(r.stderr).to.not.contain('db_retry');
+      expect(r.stderr.toLowerCase()).to.not.contain('insert into');
+      await assertInvariants(store, 'refused1', tree, new Map(fleet.urls.map((u, i) => [u, fleet.dirs[i]])), { complete: true, summaries: [s] });
+    });
+
+    it('should mark a file whose pending row is refused, and plan the others', async () => {
+      const file = (name: string) => ({ path: name, absPath: path.join(tree.dir, name), name, size: 1, mtimeMs: 1 });
+      const assignments = ['p1.wav', 'refuse-plan.wav', 'p2.wav'].map((n) => ({ file: file(n), target: fleet.urls[0] }));
+      const out = await lastValueFrom(from(assignments).pipe(planUploads({ store, batchId: 'refused2', batchMs: 5, dbRetryMs: 20_000 }), toArray()));
+      expect(out.map((a) => [a.file.path, a.planError?.replace(/^.*(refused by trigger \w+)$/, '$1') ?? null])).to.deep.equal([
+        ['p1.wav', null],
+        ['refuse-plan.wav', 'refused by trigger refuse_plan'],
+        ['p2.wav', null],
+      ]);
+      expect((await store.listFiles('refused2')).map((f) => [f.filePath, f.status]).sort()).to.deep.equal([['p1.wav', 'pending'], ['p2.wav', 'pending']]);
     });
   });
 });
