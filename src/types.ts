@@ -36,6 +36,8 @@ export interface Assignment {
   skip?: boolean;
   /** sha256 recorded for the file, when plan() already knows it */
   sha256?: string | null;
+  /** set by plan() when the database refused the file's row: not uploaded, a failed result (uploadFiles' unsent) */
+  planError?: string;
 }
 
 /** pending: not finished (the run was interrupted); its row stays pending */

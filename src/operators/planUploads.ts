@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { OperatorFunction } from 'rxjs';
 import { writeInBatches } from './writeInBatches.js';
+import { writeRefusing } from './writeRefusing.js';
+import { describeDbError } from '../store/describeDbError.js';
 import type { FileRow, Store } from '../store/types.js';
 import { withDbRetry } from '../store/withDbRetry.js';
 import type { Logger } from '../logger.js';
@@ -35,6 +37,7 @@ export function pendingRow(batchId: string, a: Assignment): FileRow {
   };
 }
 
+
 /** On --resume: what to do with a file that already has a row. */
 async function decide(a: Assignment, row: FileRow | undefined): Promise<Assignment> {
   if (!row) return a;
@@ -56,7 +59,8 @@ async function decide(a: Assignment, row: FileRow | undefined): Promise<Assignme
  * Write-ahead: every file's row is written `pending` (with its target when already
  * chosen) before its upload starts, in multi-row transactions of up to `batchSize`
  * rows, at most `batchMs` after the first row of a batch arrived. Files pass on only
- * once their rows are durable.
+ * once their rows are durable. A row the database refuses fails its file alone: the
+ * file passes on marked `planError` (the database's message) and is not uploaded.
  *
  *   assignments: -a-b-c----d-|
  *   written:     ------[abc]---[d]|
@@ -70,9 +74,19 @@ export function planUploads(deps: PlanDeps): OperatorFunction<Assignment, Assign
       const rows = await withDbRetry(() => store.findFiles(batchId, batch.map((a) => a.file.path)), { retryMs: dbRetryMs, logger, what: 'read', signal });
       planned = await Promise.all(batch.map((a) => decide(a, rows.get(a.file.path))));
     }
-    const toWrite = planned.filter((a) => !a.skip).map((a) => pendingRow(batchId, a));
-    if (toWrite.length > 0) await withDbRetry(() => store.planPending(toWrite), { retryMs: dbRetryMs, logger, what: 'plan', signal });
-    return planned;
+    const toWrite = planned.filter((a) => !a.skip);
+    if (toWrite.length === 0) return planned;
+    const refused = await writeRefusing(toWrite, (part) =>
+      withDbRetry(() => store.planPending(part.map((a) => pendingRow(batchId, a))), { retryMs: dbRetryMs, logger, what: 'plan', signal }),
+      signal,
+    );
+    if (refused.size === 0) return planned;
+    return planned.map((a) => {
+      if (!refused.has(a)) return a;
+      const planError = `database refused the row: ${describeDbError(refused.get(a))}`;
+      logger?.warn('file_error', { event: 'file_error', batchId, file: a.file.path, target: a.target, attempts: 0, error: planError });
+      return { ...a, planError };
+    });
   };
   return writeInBatches(planBatch, batchSize, batchMs);
 }

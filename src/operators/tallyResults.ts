@@ -28,18 +28,24 @@ export function addResult(t: Tally, r: UploadResult): Tally {
   const next: Tally = { ...t, total: t.total + 1, targets: { ...t.targets } };
   if (r.status === 'skipped') next.skipped++;
   if (r.status === 'uploaded' || r.status === 'failed') {
-    const key = r.target ?? '(none)';
-    const tt = { ...(next.targets[key] ?? { uploaded: 0, failed: 0, bytes: 0 }) };
     if (r.status === 'uploaded') {
       next.uploaded++;
       next.bytes += r.file.size;
-      tt.uploaded++;
-      tt.bytes += r.file.size;
     } else {
       next.failed++;
-      tt.failed++;
     }
-    next.targets[key] = tt;
+    // a file that failed before any target was tried (none up, a refused row) is no target's:
+    // the per-target counts are keyed by target URLs only
+    if (r.target !== null) {
+      const tt = { ...(next.targets[r.target] ?? { uploaded: 0, failed: 0, bytes: 0 }) };
+      if (r.status === 'uploaded') {
+        tt.uploaded++;
+        tt.bytes += r.file.size;
+      } else {
+        tt.failed++;
+      }
+      next.targets[r.target] = tt;
+    }
   }
   return next;
 }

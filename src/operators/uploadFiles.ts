@@ -37,18 +37,25 @@ export function uploadFiles(deps: UploadDeps): OperatorFunction<Assignment, Uplo
   // default of 10 is normal here, and its warning would be a stray non-JSON line on stderr
   if (deps.signal) setMaxListeners(0, deps.signal);
   // no concurrency argument here: the fleet's slots are the limit, and the window bounds how many wait
-  return mergeMap((a) => (a.skip ? of(skipped(a)) : a.file.invalidName ? of(badName(a, deps)) : defer(() => uploadOne(a, deps))));
+  return mergeMap((a) => {
+    if (a.skip) return of(skipped(a));
+    if (a.planError !== undefined) return of(unsent(a, a.planError, deps)); // plan() logged it
+    if (a.file.invalidName) return of(unsent(a, badName(a, deps), deps));
+    return defer(() => uploadOne(a, deps));
+  });
 }
 
-/**
- * A name that is not valid UTF-8 has no URL a receiver would store under the same bytes:
- * the file fails, with no attempt and no target charged, so the run cannot end `completed`.
- */
-function badName(a: Assignment, { logger, batchId, now = Date.now }: UploadDeps): UploadResult {
+/** A file that is never sent fails with no attempt and no target charged, so the run cannot end `completed`. */
+export function unsent(a: Assignment, error: string, { now = Date.now }: Pick<UploadDeps, 'now'> = {}): UploadResult {
+  return { file: a.file, target: null, status: 'failed', sha256: null, verified: false, attempts: 0, error, startedAt: null, finishedAt: now() };
+}
+
+/** A name that is not valid UTF-8 has no URL a receiver would store under the same bytes. */
+function badName(a: Assignment, { logger, batchId }: UploadDeps): string {
   const file = printablePath(a.file.path);
   const error = `file name is not valid UTF-8: ${file} (rename it)`;
   logger.warn('file_error', { event: 'file_error', batchId, file, target: null, attempts: 0, error });
-  return { file: a.file, target: null, status: 'failed', sha256: null, verified: false, attempts: 0, error, startedAt: null, finishedAt: now() };
+  return error;
 }
 
 function skipped(a: Assignment): UploadResult {

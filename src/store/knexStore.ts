@@ -3,7 +3,7 @@ import type { Logger } from '../logger.js';
 import type { Dialect } from './parseDbUrl.js';
 import { FanoutMigrationSource } from './migrationSource.js';
 import {
-  FILE_MERGE_COLUMNS, fromBatchRecord, fromFileRecord, fromProcessRecord, pathKey, toBatchRecord, toCallRecord,
+  CALL_MERGE_COLUMNS, FILE_MERGE_COLUMNS, fromBatchRecord, fromFileRecord, fromProcessRecord, pathKey, toBatchRecord, toCallRecord,
   toFileRecord, type BatchRecord, type FileRecord, type ProcessRecord,
 } from './rows.js';
 import type { BatchCounts, BatchRow, CallRow, FileRow, FileStatus, ProcessRow, Store, TargetCounts } from './types.js';
@@ -40,7 +40,17 @@ function shapedChunks<T>(items: readonly T[]): T[][] {
 interface Upsert {
   table: string;
   records: readonly Record<string, unknown>[];
+  /** columns that take the new row's value on conflict */
   merge: readonly string[];
+  /** on conflict, before `merge`: column -> SQL expression without bindings (see compileUpsert) */
+  setFirst?: Readonly<Record<string, string>>;
+}
+
+/** `delete from <table> where batch_id = ? and path_key in (...)`, in the same transaction as the upserts. */
+interface Removal {
+  table: string;
+  batchId: string;
+  keys: readonly string[];
 }
 
 /** The part of better-sqlite3's Database this store uses. */
@@ -62,11 +72,26 @@ interface Compiled {
   columns: string[];
 }
 
-/** knex's own `insert ... on conflict (batch_id, path_key) merge` for n rows of these columns. */
-export function compileUpsert(knex: Knex, table: string, columns: readonly string[], n: number, merge: readonly string[]): Compiled {
+/**
+ * knex's own `insert ... on conflict (batch_id, path_key) merge` for n rows of these columns.
+ * `setFirst` sets columns from SQL expressions, ahead of the merged ones: MySQL applies
+ * `on duplicate key update` assignments left to right, so only there does an expression
+ * still see the row's old values. They take no bindings: the statement's bindings are
+ * the rows' values only (bindingsOf), whatever its shape.
+ */
+export function compileUpsert(
+  knex: Knex, table: string, columns: readonly string[], n: number, merge: readonly string[], setFirst?: Readonly<Record<string, string>>,
+): Compiled {
   // compile with marker values, so the bindings of row 0 say the column order knex chose
   const markers = Array.from({ length: n }, (_, i) => Object.fromEntries(columns.map((col) => [col, `${i}\0${col}`])));
-  const q = knex(table).insert(markers).onConflict([...KEY]).merge([...merge]).toSQL();
+  const mysql = (knex.client as Knex.Client).dialect === 'mysql';
+  const updates = setFirst
+    ? {
+        ...Object.fromEntries(Object.entries(setFirst).map(([col, sql]) => [col, knex.raw(sql)])),
+        ...Object.fromEntries(merge.map((col) => [col, knex.raw(mysql ? 'values(??)' : 'excluded.??', [col])])),
+      }
+    : [...merge];
+  const q = knex(table).insert(markers).onConflict([...KEY]).merge(updates).toSQL();
   return { sql: q.sql, columns: (q.bindings as string[]).slice(0, columns.length).map((b) => b.split('\0')[1]) };
 }
 
@@ -170,13 +195,27 @@ export class KnexStore implements Store {
   }
 
   async recordOutcomes(rows: readonly FileRow[], calls: readonly CallRow[]): Promise<void> {
-    // insert-or-keep for calls: an existing call keeps its status. A no-op update rather than
-    // .ignore(), which on MySQL is INSERT IGNORE and would turn data errors into warnings.
     // every uploaded file has a row and a call: its path is hashed once for both
     const keys = new Map<string, string>();
     const keyOf = (filePath: string) => keys.get(filePath) ?? keys.set(filePath, pathKey(filePath)).get(filePath)!;
+    const files = this.fileUpserts(rows, keyOf);
+    // a call follows its file's latest upload (target, bytes); a failed upload hands nothing off
+    const removals = new Map<string, string[]>();
+    for (const r of files.records as unknown as FileRecord[]) {
+      if (r.status === 'failed') removals.set(r.batch_id, [...(removals.get(r.batch_id) ?? []), r.path_key]);
+    }
     const callRecords = lastPerKey(calls.map((c) => toCallRecord(c, keyOf(c.filePath)))) as unknown as Record<string, unknown>[];
-    await this.write([this.fileUpserts(rows, keyOf), { table: 'calls', records: callRecords, merge: ['path_key'] }]);
+    const callUpsert: Upsert = { table: 'calls', records: callRecords, merge: CALL_MERGE_COLUMNS, setFirst: { status: this.callStatusOnConflict() } };
+    await this.write([files, callUpsert], [...removals].map(([batchId, ks]) => ({ table: 'calls', batchId, keys: ks })));
+  }
+
+  /**
+   * A call keeps its status (the GPU stage's progress) while its bytes stay the same, and
+   * is queued again for new bytes. An old call without a digest counts as other bytes.
+   */
+  private callStatusOnConflict(): string {
+    const incoming = this.dialect === 'mysql' ? 'values(`sha256`)' : '"excluded"."sha256"';
+    return `case when \`calls\`.\`sha256\` = ${incoming} then \`calls\`.\`status\` else 'queued' end`;
   }
 
   private fileUpserts(rows: readonly FileRow[], keyOf: (filePath: string) => string = pathKey): Upsert {
@@ -184,13 +223,19 @@ export class KnexStore implements Store {
     return { table: 'file_distributions', records: records as unknown as Record<string, unknown>[], merge: FILE_MERGE_COLUMNS };
   }
 
-  /** `insert ... on conflict (batch_id, path_key) do update set <merge>`, all in one transaction, multi-row statements. */
-  private async write(upserts: readonly Upsert[]): Promise<void> {
-    if (this.dialect === 'sqlite') return this.writeSqlite(upserts);
+  /**
+   * Removals, then `insert ... on conflict (batch_id, path_key) do update set <merge>`, all
+   * in one transaction, multi-row statements.
+   */
+  private async write(upserts: readonly Upsert[], removals: readonly Removal[] = []): Promise<void> {
+    if (this.dialect === 'sqlite') return this.writeSqlite(upserts, removals);
     await this.knex.transaction(async (trx) => {
-      for (const { table, records, merge } of upserts) {
-        for (const part of chunks(records)) {
-          const { sql, columns } = this.compile(table, part, merge);
+      for (const { table, batchId, keys } of removals) {
+        for (const part of chunks(keys)) await trx(table).where('batch_id', batchId).whereIn('path_key', part).del();
+      }
+      for (const upsert of upserts) {
+        for (const part of chunks(upsert.records)) {
+          const { sql, columns } = this.compile(upsert, part);
           await trx.raw(sql, bindingsOf(part, columns) as Knex.RawBinding[]);
         }
       }
@@ -203,7 +248,7 @@ export class KnexStore implements Store {
    * knex.raw every batch paid a fresh prepare of a statement with up to 7,000 bindings
    * plus knex's binding rewrite: ~30 % of the write cost (measured on the throughput run).
    */
-  private async writeSqlite(upserts: readonly Upsert[]): Promise<void> {
+  private async writeSqlite(upserts: readonly Upsert[], removals: readonly Removal[]): Promise<void> {
     const client = this.knex.client as { acquireConnection(): Promise<SqliteConnection>; releaseConnection(c: SqliteConnection): Promise<void> };
     const conn = await client.acquireConnection();
     try {
@@ -212,15 +257,24 @@ export class KnexStore implements Store {
       const statements = cache;
       // knex's 'query' event, as knex would emit it, so query logging and tests still see every statement
       const txId = `sqlite-tx-${++this.txCount}`;
+      const run = (sql: string, bindings: unknown[]) => {
+        let st = statements.get(sql);
+        if (!st) statements.set(sql, (st = conn.prepare(sql)));
+        this.knex.emit('query', { sql, method: 'raw', __knexTxId: txId });
+        // better-sqlite3 binds numbers, strings, bigints, buffers and null: booleans become 0/1
+        st.run(bindings.map((v) => (typeof v === 'boolean' ? Number(v) : v)));
+      };
       conn.transaction(() => {
-        for (const { table, records, merge } of upserts) {
-          for (const part of shapedChunks(records)) {
-            const { sql, columns } = this.compile(table, part, merge);
-            let st = statements.get(sql);
-            if (!st) statements.set(sql, (st = conn.prepare(sql)));
-            this.knex.emit('query', { sql, method: 'raw', __knexTxId: txId });
-            // better-sqlite3 binds numbers, strings, bigints, buffers and null: booleans become 0/1
-            st.run(bindingsOf(part, columns).map((v) => (typeof v === 'boolean' ? Number(v) : v)));
+        for (const { table, batchId, keys } of removals) {
+          for (const part of shapedChunks(keys)) {
+            const q = this.knex(table).where('batch_id', batchId).whereIn('path_key', part).del().toSQL();
+            run(q.sql, [...q.bindings]);
+          }
+        }
+        for (const upsert of upserts) {
+          for (const part of shapedChunks(upsert.records)) {
+            const { sql, columns } = this.compile(upsert, part);
+            run(sql, bindingsOf(part, columns));
           }
         }
       })();
@@ -229,16 +283,16 @@ export class KnexStore implements Store {
     }
   }
 
-  private compile(table: string, part: readonly Record<string, unknown>[], merge: readonly string[]): Compiled {
+  private compile({ table, merge, setFirst }: Upsert, part: readonly Record<string, unknown>[]): Compiled {
     const columns = Object.keys(part[0]);
-    const tkey = `${table}\0${columns.join(',')}\0${merge.join(',')}`;
+    const tkey = `${table}\0${columns.join(',')}\0${merge.join(',')}\0${JSON.stringify(setFirst ?? null)}`;
     const key = `${tkey}\0${part.length}`;
     let c = this.compiled.get(key);
     if (!c) {
       if (this.compiled.size >= 64) this.compiled.clear(); // MySQL batches come in any size
       let t = this.templates.get(tkey);
-      if (t === undefined) this.templates.set(tkey, (t = upsertTemplate((n) => compileUpsert(this.knex, table, columns, n, merge))));
-      c = t?.(part.length) ?? compileUpsert(this.knex, table, columns, part.length, merge);
+      if (t === undefined) this.templates.set(tkey, (t = upsertTemplate((n) => compileUpsert(this.knex, table, columns, n, merge, setFirst))));
+      c = t?.(part.length) ?? compileUpsert(this.knex, table, columns, part.length, merge, setFirst);
       this.compiled.set(key, c);
     }
     return c;

@@ -49,10 +49,14 @@ export interface CallRecord {
   path_key: string;
   file_name: string;
   target: string;
+  sha256: string | null;
   process_id: number | null;
   audit_form_id: number | null;
   created_at: number;
 }
+
+/** What a call takes from a later upload of its file; its status is merged apart (knexStore). */
+export const CALL_MERGE_COLUMNS = ['file_path', 'file_name', 'target', 'sha256', 'created_at'] as const satisfies readonly (keyof CallRecord)[];
 
 export interface BatchRecord {
   id: string;
@@ -122,6 +126,7 @@ export function toCallRecord(call: CallRow, key = pathKey(call.filePath)): CallR
     path_key: key,
     file_name: printablePath(call.fileName),
     target: call.target,
+    sha256: call.sha256,
     process_id: call.processId,
     audit_form_id: call.auditFormId,
     created_at: call.createdAt,

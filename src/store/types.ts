@@ -25,7 +25,10 @@ export interface CallRow {
   batchId: string;
   filePath: string;
   fileName: string;
+  /** the host that holds the bytes to process: the file's latest upload */
   target: string;
+  /** which bytes: a call is queued again only when they change */
+  sha256: string | null;
   processId: number | null;
   auditFormId: number | null;
   createdAt: number;
@@ -99,8 +102,10 @@ export interface Store {
    */
   planPending(rows: readonly FileRow[]): Promise<void>;
   /**
-   * Outcomes: upsert these file rows and insert the calls rows (insert-or-ignore: a
-   * re-run never resets a call's status), all in one transaction, multi-row statements.
+   * Outcomes, all in one transaction, multi-row statements: upsert these file rows; upsert
+   * the calls rows, an existing call taking the new target, name, time and bytes and going
+   * back to `queued` only if the bytes changed; delete the call of every row recorded
+   * `failed` (no hand-off of bytes that were not delivered).
    */
   recordOutcomes(rows: readonly FileRow[], calls: readonly CallRow[]): Promise<void>;
 

@@ -38,6 +38,14 @@ export async function assertInvariants(store: Store, batchId: string, tree: Tree
   // 3. one calls row per uploaded row, none without
   const uploaded = rows.filter((r) => r.status === 'uploaded').length;
   expect(await store.countCalls(batchId), 'calls rows').to.equal(uploaded);
+  // ... and each call hands off the bytes its row recorded, where the row says they are
+  const calls = (await store.knex('calls').where('batch_id', batchId).select('file_path', 'target', 'sha256')) as { file_path: string; target: string; sha256: string | null }[];
+  const byPath = new Map(rows.map((r) => [r.filePath, r]));
+  for (const c of calls) {
+    const r = byPath.get(c.file_path);
+    expect(r?.status, `${c.file_path}: a call for an uploaded row`).to.equal('uploaded');
+    expect({ target: c.target, sha256: c.sha256 }, `${c.file_path}: the call follows its row`).to.deep.equal({ target: r?.target, sha256: r?.sha256 });
+  }
   // 4. the summaries agree with the database
   if (opts.summaries?.length) {
     const last = opts.summaries[opts.summaries.length - 1];

@@ -22,7 +22,7 @@ async function seedOne(store: Store): Promise<void> {
     batchId: 'b1', filePath: 'a.wav', fileName: 'a.wav', target: 'http://gpu-a:8080', sizeBytes: 5, mtimeMs: T0, sha256: null,
     verified: false, status: 'uploaded' as const, attempts: 1, error: null, startedAt: T0 + 10, finishedAt: T0 + 20,
   };
-  await store.recordOutcomes([row], [{ batchId: 'b1', filePath: 'a.wav', fileName: 'a.wav', target: 'http://gpu-a:8080', processId: null, auditFormId: null, createdAt: T0 }]);
+  await store.recordOutcomes([row], [{ batchId: 'b1', filePath: 'a.wav', fileName: 'a.wav', target: 'http://gpu-a:8080', sha256: null, processId: null, auditFormId: null, createdAt: T0 }]);
 }
 
 const tableNames = async (store: Store): Promise<string[]> =>

@@ -57,7 +57,7 @@ async function seed(store: Store): Promise<FileRow[]> {
 }
 
 function callOf(r: FileRow): CallRow {
-  return { batchId: r.batchId, filePath: r.filePath, fileName: r.fileName, target: r.target!, processId: null, auditFormId: null, createdAt: T0 };
+  return { batchId: r.batchId, filePath: r.filePath, fileName: r.fileName, target: r.target!, sha256: r.sha256, processId: null, auditFormId: null, createdAt: T0 };
 }
 
 forEachDatabase('fanout status', (db) => {

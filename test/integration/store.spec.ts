@@ -21,7 +21,7 @@ function uploaded(row: FileRow, over: Partial<FileRow> = {}): FileRow {
 }
 
 function callOf(row: FileRow): CallRow {
-  return { batchId: row.batchId, filePath: row.filePath, fileName: row.fileName, target: row.target ?? '', processId: 7, auditFormId: null, createdAt: T0 + 21 };
+  return { batchId: row.batchId, filePath: row.filePath, fileName: row.fileName, target: row.target ?? '', sha256: row.sha256, processId: 7, auditFormId: null, createdAt: T0 + 21 };
 }
 
 function batchRow(id: string, over: Partial<BatchRow> = {}): BatchRow {
@@ -124,6 +124,17 @@ forEachDatabase('KnexStore', (ctx) => {
     expect(call.file_path).to.equal(path);
   });
 
+  it('should store a path of 4,096 bytes (Linux PATH_MAX) with its call', async () => {
+    const batchId = newBatchId();
+    const path = `${'日本語/'.repeat(400)}${'x'.repeat(4096 - 4000 - 4)}.wav`;
+    expect(Buffer.byteLength(path)).to.equal(4096);
+    const row = uploaded(fileRow(batchId, path));
+    await store.planPending([fileRow(batchId, path)]);
+    await store.recordOutcomes([row], [callOf(row)]);
+    expect((await store.findFiles(batchId, [path])).get(path)).to.deep.equal(row);
+    expect(await store.knex('calls').where('batch_id', batchId).pluck('file_path')).to.deep.equal([path]);
+  });
+
   it('should write 1,200 rows in one transaction, 500 rows a statement', async () => {
     const batchId = newBatchId();
     const rows = Array.from({ length: 1200 }, (_, i) => fileRow(batchId, `many/${String(i).padStart(4, '0')}.bin`));
@@ -155,17 +166,48 @@ forEachDatabase('KnexStore', (ctx) => {
     expect((await store.countFiles(batchId)).total).to.equal(0);
   });
 
-  it('should never reset a call on a re-run', async () => {
+  it("should keep a call's status for the same bytes, and follow its latest upload's target and time", async () => {
     const batchId = newBatchId();
     const row = uploaded(fileRow(batchId, 'call.bin'));
     await store.recordOutcomes([row], [callOf(row)]);
     await store.knex('calls').where({ batch_id: batchId }).update({ status: 'processing' });
-    await store.recordOutcomes([{ ...row, attempts: 2 }], [{ ...callOf(row), processId: 99, createdAt: T0 + 5000 }]);
-    const calls = await store.knex('calls').where({ batch_id: batchId }).select('status', 'process_id', 'created_at');
+    const again = { ...row, attempts: 2, target: 'http://gpu-2:8080' };
+    await store.recordOutcomes([again], [{ ...callOf(again), processId: 99, createdAt: T0 + 5000 }]);
+    const calls = await store.knex('calls').where({ batch_id: batchId }).select('status', 'process_id', 'created_at', 'target', 'sha256');
     expect(calls).to.have.length(1);
-    expect(calls[0]).to.deep.include({ status: 'processing', process_id: 7 });
-    expect(Number(calls[0].created_at)).to.equal(T0 + 21);
+    expect(calls[0]).to.deep.include({ status: 'processing', process_id: 7, target: 'http://gpu-2:8080', sha256: 'a'.repeat(64) });
+    expect(Number(calls[0].created_at)).to.equal(T0 + 5000);
     expect((await store.findFiles(batchId, ['call.bin'])).get('call.bin')?.attempts).to.equal(2);
+  });
+
+  it('should queue a call again when new bytes are recorded, in one statement for many files', async () => {
+    const batchId = newBatchId();
+    const rows = Array.from({ length: 7 }, (_, i) => uploaded(fileRow(batchId, `bytes/${i}.bin`)));
+    await store.recordOutcomes(rows, rows.map(callOf));
+    await store.knex('calls').where({ batch_id: batchId }).update({ status: 'done' });
+    // odd files come back with new bytes, even ones with the same
+    const next = rows.map((r, i) => (i % 2 ? { ...r, sha256: 'b'.repeat(64) } : r));
+    const statements = (await capture(store, () => store.recordOutcomes(next, next.map(callOf)))).filter((q) => /^insert/i.test(q.sql));
+    expect(statements.filter((q) => /calls/.test(q.sql))).to.have.length(ctx.dialect === 'sqlite' ? 3 : 1); // 4 + 2 + 1 / 7
+    const calls = (await store.knex('calls').where({ batch_id: batchId }).orderBy('file_path').select('file_path', 'status', 'sha256')) as Record<string, string>[];
+    expect(calls.map((c) => [c.file_path, c.status, c.sha256])).to.deep.equal(
+      next.map((r, i) => [r.filePath, i % 2 ? 'queued' : 'done', r.sha256]),
+    );
+  });
+
+  it('should remove the call of a file whose latest upload failed, in the same transaction', async () => {
+    const batchId = newBatchId();
+    const rows = ['gone.bin', 'kept.bin'].map((p) => uploaded(fileRow(batchId, p)));
+    await store.recordOutcomes(rows, rows.map(callOf));
+    const failed: FileRow = { ...rows[0], status: 'failed', sha256: null, verified: false, error: 'HTTP 503', target: 'http://gpu-2:8080' };
+    const seen = await capture(store, () => store.recordOutcomes([failed], []));
+    expect(new Set(seen.map((q) => q.tx)).size, 'one transaction').to.equal(1);
+    expect(await store.knex('calls').where({ batch_id: batchId }).pluck('file_path')).to.deep.equal(['kept.bin']);
+    expect(await store.countFiles(batchId)).to.include({ uploaded: 1, failed: 1 });
+    // and a failure that writes nothing else leaves the call alone
+    const other = newBatchId();
+    await store.recordOutcomes([{ ...failed, batchId: other }], []);
+    expect(await store.countCalls(batchId)).to.equal(1);
   });
 
   it('should queue new calls with status queued', async () => {

@@ -20,7 +20,7 @@ forEachDatabase('store migrations', (ctx) => {
     await store.migrate();
     for (const table of TABLES) expect(await store.knex.schema.hasTable(table), table).to.equal(true);
     const applied = await store.knex('knex_migrations').pluck('name');
-    expect(applied).to.deep.equal(['20261129000000_initial', '20261129120000_path_key_prefix']);
+    expect(applied).to.deep.equal(['20261129000000_initial', '20261129120000_path_key_prefix', '20261201000000_text_paths_call_sha256']);
   });
 
   it('should find nothing to do from a second store on the same database', async () => {
@@ -73,6 +73,8 @@ forEachDatabase('store migrations', (ctx) => {
     const found = await store.findFiles('mig', paths);
     expect([...found.keys()]).to.have.members(paths);
 
+    // the later migrations first, then the prefix
+    await store.knex.migrate.down({ migrationSource });
     await store.knex.migrate.down({ migrationSource });
     for (const table of ['file_distributions', 'calls']) {
       const rows = (await store.knex(table).select('file_path', 'path_key')) as { file_path: string; path_key: string }[];
@@ -82,4 +84,47 @@ forEachDatabase('store migrations', (ctx) => {
     await store.knex('file_distributions').del();
     await store.migrate();
   });
+
+  it('should hold paths of any length: TEXT on MySQL, no index on a path or a name', async () => {
+    await store.migrate();
+    for (const table of ['file_distributions', 'calls']) {
+      if (ctx.dialect === 'mysql') {
+        const cols = (await store.knex('information_schema.columns')
+          .where('table_schema', store.knex.raw('database()'))
+          .andWhere('table_name', table)
+          .whereIn('column_name', ['file_path', 'file_name'])
+          .select({ name: 'column_name', type: 'data_type', collation: 'collation_name', nullable: 'is_nullable' })) as Record<string, string>[];
+        expect(cols.map((c) => [c.name, c.type, c.collation, c.nullable]).sort(), table).to.deep.equal([
+          ['file_name', 'text', 'utf8mb4_bin', 'NO'],
+          ['file_path', 'text', 'utf8mb4_bin', 'NO'],
+        ]);
+      }
+      expect(await indexedColumns(store, table), table).to.not.include.members(['file_path']).and.not.include.members(['file_name']);
+    }
+  });
+
+  it('should add calls.sha256 to existing calls, as null, and drop it on rollback', async () => {
+    const migrationSource = new FanoutMigrationSource();
+    await store.knex.migrate.down({ migrationSource });
+    expect(await store.knex.schema.hasColumn('calls', 'sha256')).to.equal(false);
+    await store.knex('calls').insert({ batch_id: 'sha', file_path: 'old.wav', path_key: pathKey('old.wav'), file_name: 'old.wav', target: 't', created_at: 1 });
+    await store.migrate();
+    expect(await store.knex('calls').where({ batch_id: 'sha' }).select('file_path', 'sha256', 'status')).to.deep.equal([{ file_path: 'old.wav', sha256: null, status: 'queued' }]);
+    await store.knex('calls').del();
+  });
 });
+
+/** Every column that takes part in an index of `table`. */
+async function indexedColumns(store: Store, table: string): Promise<string[]> {
+  if (store.dialect === 'mysql') {
+    return (await store.knex('information_schema.statistics')
+      .where('table_schema', store.knex.raw('database()'))
+      .andWhere('table_name', table)
+      .pluck('column_name')) as string[];
+  }
+  const indexes = (await store.knex.raw('select name from pragma_index_list(?)', [table])) as { name: string }[];
+  const columns: string[] = [];
+  for (const { name } of indexes) columns.push(...((await store.knex.raw('select name from pragma_index_info(?)', [name])) as { name: string }[]).map((c) => c.name));
+  expect(columns, 'the indexes were found').to.include('path_key');
+  return columns;
+}

@@ -3,7 +3,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { from, lastValueFrom, toArray } from 'rxjs';
+import { StoreUnavailableError } from '../../../src/errors.js';
 import { planUploads, sha256File } from '../../../src/operators/planUploads.js';
+import { unsent } from '../../../src/operators/uploadFiles.js';
 import type { FileRow, Store } from '../../../src/store/types.js';
 import type { Assignment, SourceFile } from '../../../src/types.js';
 
@@ -65,5 +67,40 @@ describe('planUploads', () => {
     // skipped files write nothing; the rest are (re)written pending
     expect(written.flat().map((r) => r.filePath).sort()).to.deep.equal(['changed', 'failed', 'new', 'pending']);
     expect(written.flat().every((r) => r.status === 'pending')).to.equal(true);
+  });
+
+  it('should fail only the file whose row the database refuses, and write the others', async () => {
+    const written: string[] = [];
+    const tooLong = Object.assign(new Error("insert into `file_distributions` (...) values (...) - Data too long for column 'file_path' at row 2"), {
+      code: 'ER_DATA_TOO_LONG', sqlMessage: "Data too long for column 'file_path' at row 2",
+    });
+    let calls = 0;
+    const store: Pick<Store, 'planPending' | 'findFiles'> = {
+      planPending: async (rows) => {
+        calls++;
+        if (rows.some((r) => r.filePath === 'failed')) throw tooLong;
+        written.push(...rows.map((r) => r.filePath));
+      },
+      findFiles: async () => new Map(),
+    };
+    const assignments: Assignment[] = ['new', 'failed', 'same'].map((n) => ({ file: files[n], target: 'A' }));
+    const out = await lastValueFrom(from(assignments).pipe(planUploads({ store, batchId: 'b', batchMs: 5, dbRetryMs: 10_000 }), toArray()));
+    expect(calls, 'the batch, then each row once, no retry of a refusal').to.equal(4);
+    expect(written).to.deep.equal(['new', 'same']);
+    expect(out.map((a) => [a.file.path, a.planError ?? null])).to.deep.equal([
+      ['new', null],
+      ['failed', "database refused the row: ER_DATA_TOO_LONG: Data too long for column 'file_path' at row 2"],
+      ['same', null],
+    ]);
+    expect(unsent(out[1], out[1].planError as string)).to.include({ status: 'failed', attempts: 0, target: null, error: out[1].planError });
+  });
+
+  it('should stop the batch when the database stays away', async () => {
+    const store: Pick<Store, 'planPending' | 'findFiles'> = {
+      planPending: async () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:3306'), { code: 'ECONNREFUSED' })),
+      findFiles: async () => new Map(),
+    };
+    const err = await lastValueFrom(from([{ file: files.new, target: 'A' }]).pipe(planUploads({ store, batchId: 'b', batchMs: 5, dbRetryMs: 0 }))).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(StoreUnavailableError);
   });
 });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Subject } from 'rxjs';
+import { from, lastValueFrom, Subject, toArray } from 'rxjs';
 import { recordResults } from '../../../src/operators/recordResults.js';
 import type { CallRow, FileRow, Store } from '../../../src/store/types.js';
 import type { UploadResult } from '../../../src/types.js';
@@ -32,7 +32,7 @@ describe('recordResults', () => {
     expect(seen).to.deep.equal(['u', 'f', 's', 'p']);
     expect(writes).to.have.length(1);
     expect(writes[0].rows.map((r) => [r.filePath, r.status, r.error])).to.deep.equal([['u', 'uploaded', null], ['f', 'failed', 'HTTP 403']]);
-    expect(writes[0].calls).to.deep.equal([{ batchId: 'b', filePath: 'u', fileName: 'u', target: 'A', processId: 4, auditFormId: 9, createdAt: 2 }]);
+    expect(writes[0].calls).to.deep.equal([{ batchId: 'b', filePath: 'u', fileName: 'u', target: 'A', sha256: 'h', processId: 4, auditFormId: 9, createdAt: 2 }]);
     sub.unsubscribe();
   });
 
@@ -48,5 +48,42 @@ describe('recordResults', () => {
     await new Promise((r) => setTimeout(r, 20));
     expect(seen).to.deep.equal(['s', 'p']);
     expect(calls).to.equal(0);
+  });
+
+  it('should fail only the file whose record the database refuses, and record it failed', async () => {
+    const writes: { rows: [string, string][]; calls: string[] }[] = [];
+    const refusal = Object.assign(new Error('refused by a trigger'), { code: 'SQLITE_CONSTRAINT_TRIGGER' });
+    const store: Pick<Store, 'recordOutcomes'> = {
+      recordOutcomes: async (rows, calls) => {
+        // the database takes `bad` only as a failed row
+        if (rows.some((r) => r.filePath === 'bad' && r.status === 'uploaded')) throw refusal;
+        writes.push({ rows: rows.map((r) => [r.filePath, r.status]), calls: calls.map((c) => c.filePath) });
+      },
+    };
+    const src = [result('u', 'uploaded'), result('bad', 'uploaded'), result('f', 'failed')];
+    const out = await lastValueFrom(from(src).pipe(recordResults({ store, batchId: 'b', batchMs: 5, dbRetryMs: 10_000 }), toArray()));
+    expect(out.map((r) => [r.file.path, r.status, r.error])).to.deep.equal([
+      ['u', 'uploaded', null],
+      ['bad', 'failed', 'database refused the record: SQLITE_CONSTRAINT_TRIGGER: refused by a trigger'],
+      ['f', 'failed', 'HTTP 403'],
+    ]);
+    expect(writes).to.deep.equal([
+      { rows: [['u', 'uploaded']], calls: ['u'] },
+      { rows: [['f', 'failed']], calls: [] },
+      { rows: [['bad', 'failed']], calls: [] },
+    ]);
+  });
+
+  it('should count a file failed even when the database refuses its failed row too', async () => {
+    const store: Pick<Store, 'recordOutcomes'> = {
+      recordOutcomes: async (rows) => {
+        if (rows.some((r) => r.filePath === 'bad')) throw Object.assign(new Error('Data too long'), { code: 'ER_DATA_TOO_LONG' });
+      },
+    };
+    const out = await lastValueFrom(from([result('bad', 'failed'), result('u', 'uploaded')]).pipe(recordResults({ store, batchId: 'b', batchMs: 5 }), toArray()));
+    expect(out.map((r) => [r.file.path, r.status, r.error])).to.deep.equal([
+      ['bad', 'failed', 'HTTP 403; database refused the record: ER_DATA_TOO_LONG: Data too long'],
+      ['u', 'uploaded', null],
+    ]);
   });
 });

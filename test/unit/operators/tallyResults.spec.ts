@@ -31,6 +31,12 @@ describe('tallyResults', () => {
     expect(t).to.deep.include({ total: 1, uploaded: 0, failed: 0, skipped: 0 });
   });
 
+  it('should count a file that failed before any target was tried, with no "(none)" target key', () => {
+    const t = addResult(emptyTally(['X']), result('failed', null));
+    expect(t).to.deep.include({ total: 1, failed: 1 });
+    expect(t.targets).to.deep.equal({ X: { uploaded: 0, failed: 0, bytes: 0 } });
+  });
+
   it('should not mutate the tally it was given', () => {
     const t0 = emptyTally(['X']);
     addResult(t0, result('uploaded', 'X'));

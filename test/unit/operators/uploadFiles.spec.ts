@@ -37,6 +37,18 @@ describe('uploadFiles', () => {
     expect(d.fleet.snapshot()[0]).to.include({ failed: 0, consecutiveFailures: 0, uploaded: 1 });
   });
 
+  it('should fail a file whose pending row the database refused, without sending it or charging a target', async () => {
+    const sent: string[] = [];
+    const d = deps(['A'], async (_t, f) => {
+      sent.push(f.path);
+      return { sha256: 'h', verified: true };
+    });
+    const results = await run([{ file: file('refused'), target: 'A', planError: 'database refused the row: too long' }, { file: file('ok'), target: 'A' }], d);
+    expect(sent).to.deep.equal(['ok']);
+    expect(results.find((r) => r.file.path === 'refused')).to.include({ status: 'failed', attempts: 0, target: null, error: 'database refused the row: too long' });
+    expect(d.fleet.snapshot()[0]).to.include({ failed: 0, consecutiveFailures: 0, uploaded: 1 });
+  });
+
   it('should keep going when one file fails for good', async () => {
     const d = deps(['A'], async (_t, f) => {
       if (f.path === 'bad') throw new UploadError('HTTP 400: no', false, 400);

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import knexFactory from 'knex';
 import { compileUpsert, upsertTemplate } from '../../../src/store/knexStore.js';
-import { FILE_MERGE_COLUMNS } from '../../../src/store/rows.js';
+import { CALL_MERGE_COLUMNS, FILE_MERGE_COLUMNS } from '../../../src/store/rows.js';
 
+const CALL_COLUMNS = ['batch_id', 'file_path', 'path_key', 'file_name', 'target', 'sha256', 'process_id', 'audit_form_id', 'created_at'];
 const FILE_COLUMNS = ['batch_id', 'file_path', 'path_key', 'file_name', 'target', 'size_bytes', 'mtime_ms', 'sha256', 'verified', 'status', 'attempts', 'error', 'started_at', 'finished_at'];
 
 for (const client of ['better-sqlite3', 'mysql2']) {
@@ -20,6 +21,19 @@ for (const client of ['better-sqlite3', 'mysql2']) {
         expect(got.sql, `${n} rows`).to.equal(want.sql);
         expect(got.columns, `${n} rows`).to.deep.equal(want.columns);
       }
+    });
+
+    it('should template the calls upsert too, its status expression set first and bound to nothing', () => {
+      const status = "case when `calls`.`sha256` = values(`sha256`) then `calls`.`status` else 'queued' end";
+      const calls = (n: number) => compileUpsert(knex, 'calls', CALL_COLUMNS, n, CALL_MERGE_COLUMNS, { status });
+      const template = upsertTemplate(calls);
+      expect(template).to.be.a('function');
+      for (const n of [1, 2, 7, 500]) expect(template!(n)).to.deep.equal(calls(n));
+      const { sql } = calls(2);
+      const update = sql.slice(sql.search(/on (conflict|duplicate)/));
+      expect(update.indexOf(status), 'status before the merged columns').to.be.below(update.indexOf('`sha256` ='));
+      expect(update).to.contain(client === 'mysql2' ? '`target` = values(`target`)' : '`target` = excluded.`target`');
+      expect(sql.split('?').length - 1, 'one binding a column a row').to.equal(2 * CALL_COLUMNS.length);
     });
   });
 }
