@@ -22,12 +22,31 @@ export interface LoggerOptions {
   width?: number;
 }
 
-/** Replace every occurrence of a secret, wherever it hides in the line. */
+/** A secret this long cannot turn up inside a word by chance. */
+const LONG_SECRET = 16;
+const WORD_CHAR = /[\p{L}\p{N}]/u;
+
+/**
+ * Whether `value` holds `secret`: anywhere for a long one; for a short one (a database
+ * password, say) only where it stands as a word of its own, so a one-letter secret does
+ * not hit every word that contains that letter.
+ */
+function holds(value: string, secret: string): boolean {
+  if (secret.length >= LONG_SECRET) return value.includes(secret);
+  for (let at = value.indexOf(secret); at >= 0; at = value.indexOf(secret, at + 1)) {
+    const before = value[at - 1] ?? '';
+    const after = value[at + secret.length] ?? '';
+    if (!WORD_CHAR.test(before) && !WORD_CHAR.test(after)) return true;
+  }
+  return false;
+}
+
+/** Replace every field that equals or holds a secret with "***", whole: never letters inside it. */
 const redact = (secrets: readonly string[]) =>
   winston.format((info) => {
     if (secrets.length === 0) return info;
     const scrub = (v: unknown): unknown => {
-      if (typeof v === 'string') return secrets.reduce((s, x) => s.split(x).join('***'), v);
+      if (typeof v === 'string') return secrets.some((x) => holds(v, x)) ? '***' : v;
       if (Array.isArray(v)) return v.map(scrub);
       if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, scrub(x)]));
       return v;

@@ -1,8 +1,10 @@
-import { mkdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import type { CommandModule } from 'yargs';
 import { ConfigError, describeError } from '../errors.js';
 import { createLogger, flushLogger } from '../logger.js';
+import { weakToken } from '../http/bearer.js';
 import { parseBytes } from '../http/parseBytes.js';
+import { makeDir } from '../http/receiverDir.js';
 import { RECEIVER_DEFAULTS, startReceiver, type ReceiverOptions } from '../http/server.js';
 import type { CliContext } from './context.js';
 
@@ -15,6 +17,8 @@ export interface ServeArgs {
   maxBytes?: unknown;
   delayMs?: unknown;
   slots?: unknown;
+  idleTimeoutMs?: unknown;
+  maxConnections?: unknown;
 }
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
@@ -32,6 +36,18 @@ export function serveCommand(ctx: CliContext): CommandModule<object, ServeArgs> 
       'max-bytes': { type: 'string', requiresArg: true, default: '10Gi', describe: 'largest body accepted (k, M, G, Ki, Mi, Gi)' },
       'delay-ms': { type: 'string', requiresArg: true, default: '0', describe: 'simulated service time per upload' },
       slots: { type: 'string', requiresArg: true, default: '0', describe: 'uploads served at once (0 = unlimited)' },
+      'idle-timeout-ms': {
+        type: 'string',
+        requiresArg: true,
+        default: String(RECEIVER_DEFAULTS.idleTimeoutMs),
+        describe: 'drop an upload whose body sends nothing for this long',
+      },
+      'max-connections': {
+        type: 'string',
+        requiresArg: true,
+        default: String(RECEIVER_DEFAULTS.maxConnections),
+        describe: 'connections open at once; more are closed on arrival (keep it under the descriptor limit)',
+      },
     },
     handler: async (argv) => {
       const stop = waitForStop(ctx.signals); // listen first: a signal during start-up is not lost
@@ -62,6 +78,8 @@ export async function serveOptions(argv: ServeArgs, env: NodeJS.ProcessEnv): Pro
   const dir = text('dir', argv.dir);
   const host = text('host', argv.host ?? RECEIVER_DEFAULTS.host);
   const token = argv.token === undefined ? env.FANOUT_TOKEN || undefined : text('token', argv.token);
+  const weak = token === undefined ? undefined : weakToken(token);
+  if (weak) throw new ConfigError(`${argv.token === undefined ? '$FANOUT_TOKEN' : '--token'} ${weak}`);
   let maxBytes: number;
   try {
     maxBytes = parseBytes(text('max-bytes', argv.maxBytes ?? '10Gi'));
@@ -70,8 +88,10 @@ export async function serveOptions(argv: ServeArgs, env: NodeJS.ProcessEnv): Pro
   }
   const delayMs = wholeNumber('delay-ms', argv.delayMs ?? '0', Number.MAX_SAFE_INTEGER);
   const slots = wholeNumber('slots', argv.slots ?? '0', Number.MAX_SAFE_INTEGER);
+  const idleTimeoutMs = wholeNumber('idle-timeout-ms', argv.idleTimeoutMs ?? String(RECEIVER_DEFAULTS.idleTimeoutMs), Number.MAX_SAFE_INTEGER, 1);
+  const maxConnections = wholeNumber('max-connections', argv.maxConnections ?? String(RECEIVER_DEFAULTS.maxConnections), Number.MAX_SAFE_INTEGER, 1);
   await usableDir(dir);
-  return { dir, host, port, token, maxBytes, delayMs, slots };
+  return { dir, host, port, token, maxBytes, delayMs, slots, idleTimeoutMs, maxConnections };
 }
 
 function text(name: string, raw: unknown): string {
@@ -81,15 +101,15 @@ function text(name: string, raw: unknown): string {
   return s;
 }
 
-function wholeNumber(name: string, raw: unknown, max: number): number {
+function wholeNumber(name: string, raw: unknown, max: number, min = 0): number {
   const s = text(name, raw).trim();
-  if (!/^\d+$/.test(s) || Number(s) > max) throw new ConfigError(`--${name}: "${s}" is not a whole number 0..${max}`);
+  if (!/^\d+$/.test(s) || Number(s) > max || Number(s) < min) throw new ConfigError(`--${name}: "${s}" is not a whole number ${min}..${max}`);
   return Number(s);
 }
 
 async function usableDir(dir: string): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true });
+    await makeDir(dir); // 0755 whatever the umask: the receiver refuses a dir others may write
     if (!(await stat(dir)).isDirectory()) throw new Error('not a folder');
   } catch (err) {
     throw new ConfigError(`--dir "${dir}" cannot be used: ${describeError(err)}`, { cause: err });

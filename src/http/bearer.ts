@@ -15,3 +15,17 @@ export function bearerChecker(token: string): (header: string | undefined) => bo
     return match !== null && same;
   };
 }
+
+export const MIN_TOKEN_LENGTH = 16;
+
+/**
+ * Why `token` cannot guard a receiver, or undefined. A short one can be guessed; one with a
+ * space or a character outside visible ASCII can never match (the header parser splits on
+ * spaces, and clients send headers as Latin-1), so it would lock every client out.
+ * The message never repeats the token.
+ */
+export function weakToken(token: string): string | undefined {
+  if (token.length < MIN_TOKEN_LENGTH) return `must be at least ${MIN_TOKEN_LENGTH} characters`;
+  if (!/^[\x21-\x7e]+$/.test(token)) return 'may hold only visible ASCII characters (no spaces, no accents)';
+  return undefined;
+}

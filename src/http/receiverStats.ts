@@ -7,7 +7,7 @@ export interface ReceiverStats {
   /** uploads accepted and not yet answered: queued for a slot or being served */
   inFlight: number;
   inFlightMax: number;
-  /** uploads holding a slot: body being read or "service time" running */
+  /** uploads holding a slot: "service time" running (a body is read before its slot is taken) */
   served: number;
   servedMax: number;
   /** answered 4xx other than 422 (bad path, token, size, method or route) */
@@ -16,6 +16,10 @@ export interface ReceiverStats {
   checksumMismatches: number;
   /** the client went away before the upload was answered */
   aborted: number;
+  /** 408: the body stopped arriving for the idle timeout */
+  timedOut: number;
+  /** connections closed on arrival because maxConnections were open */
+  connectionsRefused: number;
 }
 
 export function emptyStats(): ReceiverStats {
@@ -29,5 +33,7 @@ export function emptyStats(): ReceiverStats {
     rejected: 0,
     checksumMismatches: 0,
     aborted: 0,
+    timedOut: 0,
+    connectionsRefused: 0,
   };
 }

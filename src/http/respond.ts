@@ -3,7 +3,10 @@ import type { Socket } from 'node:net';
 
 /** Bodies up to this size are read and dropped so the connection can be reused. */
 const DRAIN_LIMIT = 64 * 1024;
-/** How long a refused upload's socket keeps swallowing bytes after the answer went out. */
+/**
+ * How long a refused upload's socket keeps swallowing bytes after the answer went out, and
+ * how long a small refused body may take to arrive: a refusal never holds a socket longer.
+ */
 const LINGER_MS = 2000;
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -18,10 +21,11 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 
 /**
  * Answer `status` without storing the body. A small (or already read) body is drained
- * so the connection stays usable. A big or unbounded one is not read: the answer goes
- * out with `connection: close`, then the socket lingers half-closed, discarding what the
- * client still sends, so the kernel does not reset the connection (which can wipe the
- * answer from the client's buffer before it reads it).
+ * so the connection stays usable, unless it takes longer than LINGER_MS to arrive (a
+ * trickling client), when the socket is dropped. A big or unbounded one is not read: the
+ * answer goes out with `connection: close`, then the socket lingers half-closed, discarding
+ * what the client still sends, so the kernel does not reset the connection (which can wipe
+ * the answer from the client's buffer before it reads it).
  */
 export function refuse(req: IncomingMessage, res: ServerResponse, status: number, error: string, headers: Record<string, string> = {}): void {
   if (res.headersSent || res.destroyed) {
@@ -35,7 +39,15 @@ export function refuse(req: IncomingMessage, res: ServerResponse, status: number
     headers = { ...headers, connection: 'close' };
   }
   sendJson(res, status, { error }, headers);
+  if (small && !req.complete) dropIfSlow(req);
   req.resume();
+}
+
+function dropIfSlow(req: IncomingMessage): void {
+  const timer = setTimeout(() => req.socket.destroy(), LINGER_MS);
+  timer.unref();
+  const done = () => clearTimeout(timer);
+  req.once('end', done).once('close', done);
 }
 
 /** Node destroys a `connection: close` socket right after the answer is flushed; half-close and linger instead. */

@@ -1,11 +1,12 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdir, realpath } from 'node:fs/promises';
+import { lstat, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError, describeError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { bearerChecker } from './bearer.js';
+import { bearerChecker, weakToken } from './bearer.js';
 import { receiveFile, type ReceiveContext } from './receiveFile.js';
+import { canWrite, checkTree, clearFolder, ensureFolder, makeDir, UnsafeFolderError, unsafeFolder } from './receiverDir.js';
 import { emptyStats, type ReceiverStats } from './receiverStats.js';
 import { refuse, sendJson } from './respond.js';
 import { createSlots } from './slots.js';
@@ -26,6 +27,10 @@ export interface ReceiverOptions {
   delayMs?: number;
   /** uploads served at once; 0 or unset = unlimited */
   slots?: number;
+  /** an upload body that sends nothing for this long is dropped (408) and its temp file removed */
+  idleTimeoutMs?: number;
+  /** connections open at once; more are closed on arrival */
+  maxConnections?: number;
   logger?: Logger;
 }
 
@@ -38,26 +43,45 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-export const RECEIVER_DEFAULTS = { host: '127.0.0.1', port: 0, maxBytes: 10 * 2 ** 30, delayMs: 0, slots: 0 } as const;
+export const RECEIVER_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 0,
+  maxBytes: 10 * 2 ** 30,
+  delayMs: 0,
+  slots: 0,
+  idleTimeoutMs: 60_000,
+  maxConnections: 1024,
+} as const;
 
 const SHA256_HEX = /^[0-9a-f]{64}$/i;
 
 /** The reference receiver of a GPU host (`fanout serve`), listening once this resolves. */
 export async function startReceiver(opts: ReceiverOptions): Promise<Receiver> {
   const { dir, token, logger = silentLogger() } = opts;
-  const { host, port, maxBytes, delayMs, slots } = { ...RECEIVER_DEFAULTS, ...definedOnly(opts) };
+  const { host, port, maxBytes, delayMs, slots, idleTimeoutMs, maxConnections } = { ...RECEIVER_DEFAULTS, ...definedOnly(opts) };
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`port must be an integer 0..65535, got ${port}`);
   for (const [name, v] of Object.entries({ maxBytes, delayMs, slots })) {
     if (!Number.isSafeInteger(v) || v < 0) throw new ConfigError(`${name} must be a whole number >= 0, got ${v}`);
   }
-  await mkdir(dir, { recursive: true });
-  const root = await realpath(dir);
-  const tmpDir = path.join(root, TMP_DIR_NAME);
-  await mkdir(tmpDir, { recursive: true });
+  for (const [name, v] of Object.entries({ idleTimeoutMs, maxConnections })) {
+    if (!Number.isSafeInteger(v) || v < 1) throw new ConfigError(`${name} must be a whole number >= 1, got ${v}`);
+  }
+  const weak = token === undefined ? undefined : weakToken(token);
+  if (weak) throw new ConfigError(`token ${weak}`);
+  const { root, tmpDir, cleared } = await prepareDir(dir);
+  if (cleared > 0) logger.info('receiver_tmp_cleared', { dir: tmpDir, count: cleared });
 
   const stats = emptyStats();
   const closing = new AbortController();
-  const ctx: ReceiveContext = { root, tmpDir, maxBytes, delayMs, slots: createSlots(slots), stats, logger, closing: closing.signal };
+  // An operator may empty the dir while we run: the next upload (or /healthz) remakes what it needs.
+  const ensureScratch = async () => {
+    const stat = await lstat(tmpDir).catch(() => undefined);
+    if (stat?.isDirectory() && !unsafeFolder(stat)) return; // the usual case: one syscall
+    await ensureFolder(root);
+    await ensureFolder(tmpDir);
+  };
+  const ctx: ReceiveContext = { root, tmpDir, maxBytes, delayMs, idleTimeoutMs, slots: createSlots(slots), stats, logger, closing: closing.signal, ensureScratch };
+  const healthy = async () => (await ensureScratch().then(() => true, () => false)) && (await canWrite(tmpDir));
   const authorized = token === undefined ? () => true : bearerChecker(token);
   const pending = new Set<Promise<void>>();
 
@@ -71,8 +95,12 @@ export async function startReceiver(opts: ReceiverOptions): Promise<Receiver> {
     const pathname = (req.url ?? '').split('?')[0];
     if (pathname === '/healthz' || pathname === '/stats') {
       if (req.method !== 'GET' && req.method !== 'HEAD') return reject(req, res, 405, 'use GET', { allow: 'GET, HEAD' });
-      const body = pathname === '/stats' ? { ...stats } : { ok: true, files: stats.files, bytes: stats.bytes, inFlight: stats.inFlight };
-      return sendJson(res, 200, body);
+      if (pathname === '/stats') return sendJson(res, 200, { ...stats });
+      if (!(await healthy())) {
+        logger.warn('receiver_unhealthy', { dir: root, reason: 'cannot write to the dir' });
+        return sendJson(res, 503, { ok: false, error: 'cannot write to the dir', inFlight: stats.inFlight });
+      }
+      return sendJson(res, 200, { ok: true, files: stats.files, bytes: stats.bytes, inFlight: stats.inFlight });
     }
     if (!pathname.startsWith('/files/')) return reject(req, res, 404, 'no such route');
     if (req.method !== 'PUT') return reject(req, res, 405, 'use PUT', { allow: 'PUT' });
@@ -106,8 +134,12 @@ export async function startReceiver(opts: ReceiverOptions): Promise<Receiver> {
   };
 
   // requestTimeout 0: a big file takes as long as it takes (and may first wait for a slot).
+  // The body's own inactivity limit is idleTimeoutMs (writeBody); past maxConnections, Node
+  // closes a new connection as soon as it is accepted, so no client can starve the descriptors.
   const server = createServer({ requestTimeout: 0, headersTimeout: 60_000 }, onRequest);
   server.keepAliveTimeout = 65_000;
+  server.maxConnections = maxConnections;
+  server.on('drop', () => stats.connectionsRefused++);
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => onRequest(req, res, true));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject).listen(port, host, () => {
@@ -117,7 +149,7 @@ export async function startReceiver(opts: ReceiverOptions): Promise<Receiver> {
   });
   const address = server.address() as AddressInfo;
   const url = `http://${urlHost(address)}:${address.port}`;
-  logger.info('receiver_listening', { url, dir: root, maxBytes, delayMs, slots, token: token !== undefined });
+  logger.info('receiver_listening', { url, dir: root, maxBytes, delayMs, slots, idleTimeoutMs, maxConnections, token: token !== undefined });
 
   let closed: Promise<void> | undefined;
   return {
@@ -134,6 +166,24 @@ export async function startReceiver(opts: ReceiverOptions): Promise<Receiver> {
         logger.info('receiver_closed', { url, ...stats });
       })()),
   };
+}
+
+/**
+ * Make the dir if missing, check that nobody else could swap a folder in or above it for a
+ * link (ConfigError saying which and why), and empty the temp folder a killed receiver left.
+ */
+async function prepareDir(dir: string): Promise<{ root: string; tmpDir: string; cleared: number }> {
+  try {
+    await makeDir(dir);
+    const root = await realpath(dir);
+    const tmpDir = path.join(root, TMP_DIR_NAME);
+    await checkTree(root);
+    await ensureFolder(tmpDir);
+    return { root, tmpDir, cleared: await clearFolder(tmpDir) };
+  } catch (err) {
+    if (err instanceof UnsafeFolderError) throw new ConfigError(`dir "${dir}" is unsafe: ${err.message}`, { cause: err });
+    throw new ConfigError(`dir "${dir}" cannot be used: ${describeError(err)}`, { cause: err });
+  }
 }
 
 /** An address a local client can dial: the wildcard addresses become loopback. */

@@ -12,6 +12,11 @@ export class ClientAbortedError extends Error {
   readonly code = 'FANOUT_CLIENT_ABORTED';
 }
 
+/** No body byte arrived for the idle timeout: the client stalled (or trickles too slowly to matter). */
+export class BodyIdleError extends Error {
+  readonly code = 'FANOUT_BODY_IDLE';
+}
+
 export interface WrittenBody {
   bytes: number;
   sha256: string;
@@ -21,15 +26,23 @@ export interface WrittenBody {
  * Stream the request body into `file`, hashing as it goes. Handled by hand rather than
  * with `pipeline()` because a failed pipeline destroys the request, and with it the
  * socket we still need to answer a 413 on. The caller removes `file` on failure.
+ * Fails with BodyIdleError when the client sends nothing for `idleMs`; time spent waiting
+ * on our own disk (the request paused for backpressure) does not count.
  */
-export function writeBody(req: IncomingMessage, file: string, maxBytes: number): Promise<WrittenBody> {
+export function writeBody(req: IncomingMessage, file: string, maxBytes: number, idleMs: number): Promise<WrittenBody> {
   return new Promise<WrittenBody>((resolve, reject) => {
-    const out = createWriteStream(file, { flags: 'wx' });
+    const out = createWriteStream(file, { flags: 'wx', mode: 0o644 });
     const hash = createHash('sha256');
     let bytes = 0;
     let settled = false;
+    let idle: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => fail(new BodyIdleError(`no body bytes for ${idleMs} ms`)), idleMs);
+    };
 
     const detach = () => {
+      clearTimeout(idle);
       req.off('data', onData).off('end', onEnd).off('close', onClose).off('error', onError);
     };
     const fail = (err: Error) => {
@@ -46,12 +59,14 @@ export function writeBody(req: IncomingMessage, file: string, maxBytes: number):
       bytes += chunk.length;
       if (bytes > maxBytes) return fail(new BodyTooLargeError(`body over ${maxBytes} bytes`));
       hash.update(chunk);
-      if (!out.write(chunk)) {
-        req.pause();
-        out.once('drain', () => {
-          if (!settled) req.resume();
-        });
-      }
+      if (out.write(chunk)) return arm();
+      clearTimeout(idle);
+      req.pause();
+      out.once('drain', () => {
+        if (settled) return;
+        arm();
+        req.resume();
+      });
     };
     const onEnd = () => {
       detach();
@@ -69,6 +84,9 @@ export function writeBody(req: IncomingMessage, file: string, maxBytes: number):
     const onError = (err: Error) => fail(new ClientAbortedError(err.message, { cause: err }));
 
     out.once('error', fail);
+    arm();
     req.on('data', onData).once('end', onEnd).once('close', onClose).once('error', onError);
+    if (req.destroyed) onClose(); // it closed while the caller was busy: no 'close' event will come
+
   });
 }

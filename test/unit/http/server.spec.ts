@@ -6,37 +6,15 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { createLogger } from '../../../src/logger.js';
 import { startReceiver, type Receiver, type ReceiverOptions } from '../../../src/http/server.js';
 import { createSlots } from '../../../src/http/slots.js';
 import { readTree } from '../../helpers/receivers.js';
+import { rawPut, until } from './rawClient.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const encodePath = (rel: string) => rel.split('/').map(encodeURIComponent).join('/');
-
-async function until(check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
-
-/** A PUT through node:http with `path` given apart (a URL string would have `..` and `%2e%2e` resolved away). */
-function rawPut(url: string, rawPath: string, body = Buffer.from('x'), headers: http.OutgoingHttpHeaders = {}, agent?: http.Agent) {
-  const { hostname, port } = new URL(url);
-  return new Promise<{ status: number; body: string; reusedSocket: boolean }>((resolve, reject) => {
-    const options = { hostname, port, path: rawPath, method: 'PUT', headers: { 'content-length': body.length, ...headers }, agent };
-    const req = http.request(options, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, reusedSocket: req.reusedSocket }));
-    });
-    req.on('error', reject).end(body);
-  });
-}
 
 describe('startReceiver', () => {
   let base: string;
@@ -264,13 +242,13 @@ describe('startReceiver', () => {
   });
 
   it('should keep the connection usable after refusing a small body', async () => {
-    const r = await start({ token: 't' });
+    const r = await start({ token: 'reuse-token-0123456789' });
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     try {
       const refused = await rawPut(r.url, '/files/a', Buffer.alloc(1000), { authorization: 'Bearer no' });
-      const stored = await rawPut(r.url, '/files/a', Buffer.alloc(1000), { authorization: 'Bearer t' }, agent);
+      const stored = await rawPut(r.url, '/files/a', Buffer.alloc(1000), { authorization: 'Bearer reuse-token-0123456789' }, agent);
       const again = await rawPut(r.url, '/files/%2e%2e', Buffer.alloc(1000), {}, agent);
-      const last = await rawPut(r.url, '/files/b', Buffer.alloc(1000), { authorization: 'Bearer t' }, agent);
+      const last = await rawPut(r.url, '/files/b', Buffer.alloc(1000), { authorization: 'Bearer reuse-token-0123456789' }, agent);
       expect([refused.status, stored.status, again.status, last.status]).to.deep.equal([401, 201, 401, 201]);
       expect(last.reusedSocket).to.equal(true);
     } finally {
