@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { access, constants, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError } from './errors.js';
+import { weakToken } from './http/bearer.js';
 import { parseBytes } from './http/parseBytes.js';
 import { ASSIGN_STRATEGIES, type AssignStrategy } from './operators/assignTargets.js';
 
@@ -175,6 +176,9 @@ export async function normaliseUploadConfig(raw: RawUploadArgs, env: NodeJS.Proc
   const dir = await checkDir(raw.dir);
   if (raw.token !== undefined && raw.tokenFile !== undefined) throw new ConfigError('give --token or --token-file, not both');
   const token = raw.tokenFile !== undefined ? await readTokenFile(raw.tokenFile) : (raw.token ?? env.FANOUT_TOKEN);
+  // the receiver refuses such a token (fanout serve): a client holding one could never be let in
+  const weak = token ? weakToken(token) : undefined;
+  if (weak) throw new ConfigError(`bad ${raw.tokenFile !== undefined ? `--token-file "${raw.tokenFile}"` : raw.token !== undefined ? '--token' : '$FANOUT_TOKEN'}: the token ${weak}`);
   return {
     dir, targets, assign, perTarget, retries, connectTimeoutMs, idleTimeoutMs, downAfter, probeMs, graceMs, dbRetryMs,
     bwlimit, bwlimitPerTarget, logLevel,

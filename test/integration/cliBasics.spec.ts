@@ -75,6 +75,8 @@ describe('the CLI behaves like one', () => {
         [['--token-file', path.join(work, 'nope')], /cannot read --token-file .*nope.*ENOENT/],
         [['--token-file', empty], /--token-file .*empty.* is empty/],
         [['--token-file', empty, '--token', 'x'], /not both/],
+        [['--token', 'short'], /bad --token: the token must be at least 16 characters/],
+        [['--token', 'has a space in it, long enough'], /bad --token: the token may hold only visible ASCII/],
       ] as const) {
         const r = await upload([...extra]);
         expect(r.code, r.stderr).to.equal(2);
