@@ -1,5 +1,5 @@
 // The bin's undici (scripts/bundle.mjs maps `undici` here; the library imports undici itself).
-// fanout uses Pool, Agent, the request API and the global dispatcher. undici's index.js also
+// fanout uses Pool, Agent, the request API, the global dispatcher and buildConnector. undici's index.js also
 // evaluates fetch, WebSocket, EventSource, cookies, caches and mocks, and through them Node's
 // own copy of undici: ~100 ms of every start-up here. These are the same modules, wired as
 // index.js wires them (the request API lives on Dispatcher.prototype).
@@ -8,6 +8,7 @@ import api from 'undici/lib/api/index.js';
 import Pool from 'undici/lib/dispatcher/pool.js';
 import Agent from 'undici/lib/dispatcher/agent.js';
 import undiciGlobal from 'undici/lib/global.js';
+import buildConnector from 'undici/lib/core/connect.js';
 
 Object.assign(Dispatcher.prototype, api);
 const { getGlobalDispatcher } = undiciGlobal;
@@ -16,4 +17,4 @@ if (typeof Pool.prototype.request !== 'function' || typeof getGlobalDispatcher !
   throw new Error('undici-lite: this undici is not wired like 7.x: drop the alias in scripts/bundle.mjs');
 }
 
-export { Agent, Pool, getGlobalDispatcher };
+export { Agent, Pool, buildConnector, getGlobalDispatcher };
