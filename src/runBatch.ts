@@ -24,7 +24,7 @@ export interface RunBatchDeps {
   /** second signal: abort in-flight uploads now */
   abort?: AbortSignal;
   /** sees the fleet once it exists (progress displays) and every running tally */
-  onStart?: (run: { fleet: Fleet; batchId: string; config: UploadConfig }) => void;
+  onStart?: (run: { fleet: Fleet; batchId: string; config: UploadConfig; store: Store }) => void;
   onTally?: (tally: Tally) => void;
   /** the HTTP dispatcher per target origin (tests inject undici's MockAgent); default: a Pool each */
   dispatcherFor?: UploaderOptions['dispatcherFor'];
@@ -111,7 +111,7 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
       idleTimeoutMs: config.idleTimeoutMs, bwlimit: config.bwlimit, bwlimitPerTarget: config.bwlimitPerTarget,
       dispatcherFor: deps.dispatcherFor,
     });
-    deps.onStart?.({ fleet, batchId, config });
+    deps.onStart?.({ fleet, batchId, config, store });
 
     const stopped = new AbortController();
     const abort = new AbortController();

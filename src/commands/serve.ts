@@ -5,7 +5,8 @@ import { createLogger, flushLogger } from '../logger.js';
 import { weakToken } from '../http/bearer.js';
 import { parseBytes } from '../http/parseBytes.js';
 import { makeDir } from '../http/receiverDir.js';
-import { RECEIVER_DEFAULTS, startReceiver, type ReceiverOptions } from '../http/server.js';
+import { RECEIVER_DEFAULTS, startReceiver, type Receiver, type ReceiverOptions } from '../http/server.js';
+
 import type { CliContext } from './context.js';
 
 /** As yargs hands them over: strings, validated here so a bad value is named in the error. */
@@ -19,6 +20,7 @@ export interface ServeArgs {
   slots?: unknown;
   idleTimeoutMs?: unknown;
   maxConnections?: unknown;
+  metricsPort?: unknown;
 }
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
@@ -42,6 +44,7 @@ export function serveCommand(ctx: CliContext): CommandModule<object, ServeArgs> 
         default: String(RECEIVER_DEFAULTS.idleTimeoutMs),
         describe: 'drop an upload whose body sends nothing for this long',
       },
+      'metrics-port': { type: 'string', requiresArg: true, describe: 'serve /metrics (Prometheus), /healthz and /readyz on this port (127.0.0.1)' },
       'max-connections': {
         type: 'string',
         requiresArg: true,
@@ -53,6 +56,7 @@ export function serveCommand(ctx: CliContext): CommandModule<object, ServeArgs> 
       const stop = waitForStop(ctx.signals); // listen first: a signal during start-up is not lost
       try {
         const opts = await serveOptions(argv, ctx.env);
+        const metricsPort = argv.metricsPort === undefined ? undefined : wholeNumber('metrics-port', argv.metricsPort, 65535);
         const logger = createLogger({ stream: ctx.stderr, secrets: opts.token === undefined ? [] : [opts.token] });
         const receiver = await startReceiver({ ...opts, logger }).catch(async (err: unknown) => {
           await flushLogger(logger);
@@ -60,8 +64,14 @@ export function serveCommand(ctx: CliContext): CommandModule<object, ServeArgs> 
           throw new ConfigError(`cannot listen on ${opts.host}:${opts.port}: ${describeError(err)}`, { cause: err });
         });
         ctx.stdout.write(`listening on ${receiver.url}\n`);
+        const metrics = metricsPort === undefined ? undefined : await serveMetrics(metricsPort, receiver, opts.host).catch(async (err: unknown) => {
+          await receiver.close();
+          throw new ConfigError(`cannot serve metrics on port ${metricsPort}: ${describeError(err)}`, { cause: err });
+        });
+        if (metrics) ctx.stdout.write(`metrics on ${metrics.url}/metrics\n`);
         const signal = await stop.promise;
         logger.info('receiver_stopping', { signal });
+        await metrics?.close();
         await receiver.close();
         await flushLogger(logger);
         ctx.exitCode = 0;
@@ -70,6 +80,19 @@ export function serveCommand(ctx: CliContext): CommandModule<object, ServeArgs> 
       }
     },
   };
+}
+
+/** The receiver's metrics and probes on a port of their own (prom-client is loaded only then). */
+async function serveMetrics(port: number, receiver: Receiver, host: string) {
+  const [{ Registry }, { startMetricsServer }, { registerReceiverMetrics }] = await Promise.all([
+    import('prom-client'), import('../metrics/metricsServer.js'), import('../metrics/receiverMetrics.js'),
+  ]);
+  const registry = new Registry();
+  registerReceiverMetrics(registry, () => receiver.stats());
+  return startMetricsServer({
+    registry, port, host,
+    ready: async () => ((await receiver.healthy()) ? { ok: true } : { ok: false, reason: 'cannot write to the dir' }),
+  });
 }
 
 /** Check every option before anything starts; each error names the bad value. */

@@ -47,10 +47,11 @@ export function uploadOptions(y: Argv) {
     .option('log-format', { type: 'string', nargs: 1, choices: LOG_FORMATS, describe: 'json lines, or short text lines for people (default: text on a terminal without --log-file, else json)' })
     .option('log-file', { type: 'string', nargs: 1, coerce: single('log-file'), describe: 'JSON lines to this file instead of stderr, rotated by size (50 MB, 5 kept)' })
     .option('progress', { type: 'boolean', describe: 'live progress bars on stderr (default: on when stderr is a TTY); without them a "progress" log line every 5 s ($FANOUT_PROGRESS_INTERVAL_MS)' })
+    .option('metrics-port', { type: 'string', nargs: 1, coerce: int('metrics-port', 0, 65535), describe: 'serve /metrics (Prometheus), /healthz and /readyz on this port (127.0.0.1) while the batch runs' })
     .option('report', { type: 'string', nargs: 1, coerce: single('report'), describe: 'write the timeline report (HTML) when the batch ends' });
 }
 
-type UploadArgs = RawUploadArgs & { targetsFile?: string; logFormat?: LogFormat };
+type UploadArgs = RawUploadArgs & { targetsFile?: string; logFormat?: LogFormat; metricsPort?: number };
 
 /** Text for a person at a terminal; JSON for files, pipes and log collectors. */
 export function logFormatFor(flag: LogFormat | undefined, isTTY: boolean, logFile: string | undefined): LogFormat {
@@ -98,6 +99,12 @@ export function uploadCommand(ctx: CliContext): CommandModule<object, UploadArgs
         format: logFormatFor(argv.logFormat, ctx.isTTY, config.logFile), width: (ctx.stderr as { columns?: number }).columns,
       });
       const progress = startProgress({ bars: wantsBars(config.progress, ctx.isTTY), stream: ctx.stderr, logger, intervalMs, logRouter });
+      // loaded only when asked for: prom-client is not part of every start-up
+      const metrics = argv.metricsPort === undefined ? undefined : await (await import('../metrics/runMetrics.js')).serveRunMetrics(argv.metricsPort).catch((err: unknown) => {
+        progress.stop();
+        throw new ConfigError(`cannot serve metrics on port ${argv.metricsPort}: ${describeError(err)}`, { cause: err });
+      });
+      if (metrics) logger.info('metrics_listening', { event: 'metrics_listening', url: `${metrics.url}/metrics` });
       const stop = new AbortController();
       const abort = new AbortController();
       const onSignal = () => (stop.signal.aborted ? abort.abort() : stop.abort());
@@ -106,9 +113,20 @@ export function uploadCommand(ctx: CliContext): CommandModule<object, UploadArgs
       try {
         let summary: Summary;
         try {
-          summary = await runBatch(config, { logger, stop: stop.signal, abort: abort.signal, onStart: progress.onStart, onTally: progress.onTally });
+          summary = await runBatch(config, {
+            logger, stop: stop.signal, abort: abort.signal,
+            onStart: (run) => {
+              progress.onStart(run);
+              metrics?.onStart(run);
+            },
+            onTally: (t) => {
+              progress.onTally(t);
+              metrics?.onTally(t);
+            },
+          });
         } finally {
           progress.stop(); // before the summary, and on every way out
+          await metrics?.close();
         }
         ctx.stdout.write(config.json ? `${JSON.stringify(summary)}\n` : formatSummary(summary));
         ctx.exitCode = exitCodeOf(summary);

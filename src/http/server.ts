@@ -39,6 +39,8 @@ export interface Receiver {
   url: string;
   port: number;
   stats(): ReceiverStats;
+  /** whether the dir can be written now (what /healthz answers) */
+  healthy(): Promise<boolean>;
   /** stop listening, drop open connections, wait for in-flight uploads to clean up */
   close(): Promise<void>;
 }
@@ -156,6 +158,7 @@ export async function startReceiver(opts: ReceiverOptions): Promise<Receiver> {
     url,
     port: address.port,
     stats: () => ({ ...stats }),
+    healthy,
     close: () =>
       (closed ??= (async () => {
         closing.abort();
