@@ -15,6 +15,7 @@ export const DEFAULTS = {
   idleTimeoutMs: 60_000,
   downAfter: 5,
   probeMs: 5_000,
+  maxWaitMs: 600_000,
   graceMs: 10_000,
   dbRetryMs: 60_000,
   db: 'sqlite:fanout.sqlite',
@@ -23,6 +24,7 @@ export const DEFAULTS = {
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 const BATCH_ID = /^[A-Za-z0-9._-]{1,64}$/;
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** What the CLI (or an embedding service) hands in, before checks. */
 export interface RawUploadArgs {
@@ -40,6 +42,8 @@ export interface RawUploadArgs {
   idleTimeoutMs?: number;
   downAfter?: number;
   probeMs?: number;
+  maxWaitMs?: number;
+  maxErrors?: number;
   graceMs?: number;
   dbRetryMs?: number;
   bwlimit?: string;
@@ -75,6 +79,10 @@ export interface UploadConfig {
   idleTimeoutMs: number;
   downAfter: number;
   probeMs: number;
+  /** with no target up this long, the run stops (files not sent stay pending) */
+  maxWaitMs: number;
+  /** stop taking files once this many have failed in this run */
+  maxErrors?: number;
   graceMs: number;
   dbRetryMs: number;
   bwlimit?: number;
@@ -162,6 +170,10 @@ export async function normaliseUploadConfig(raw: RawUploadArgs, env: NodeJS.Proc
   const idleTimeoutMs = positiveInt('idle-timeout-ms', raw.idleTimeoutMs, DEFAULTS.idleTimeoutMs);
   const downAfter = positiveInt('down-after', raw.downAfter, DEFAULTS.downAfter);
   const probeMs = positiveInt('probe-ms', raw.probeMs, DEFAULTS.probeMs);
+  const maxWaitMs = positiveInt('max-wait-ms', raw.maxWaitMs, DEFAULTS.maxWaitMs);
+  // a timer takes at most 2^31-1 ms (about 24.8 days); a longer one would fire at once
+  if (maxWaitMs > MAX_TIMER_MS) throw new ConfigError(`--max-wait-ms must be at most ${MAX_TIMER_MS}, got ${maxWaitMs}`);
+  const maxErrors = raw.maxErrors === undefined ? undefined : positiveInt('max-errors', raw.maxErrors, 1);
   const graceMs = positiveInt('grace-ms', raw.graceMs, DEFAULTS.graceMs, 0);
   const dbRetryMs = positiveInt('db-retry-ms', raw.dbRetryMs, DEFAULTS.dbRetryMs, 0);
   const bwlimit = raw.bwlimit === undefined ? undefined : parseRate('bwlimit', raw.bwlimit);
@@ -180,7 +192,7 @@ export async function normaliseUploadConfig(raw: RawUploadArgs, env: NodeJS.Proc
   const weak = token ? weakToken(token) : undefined;
   if (weak) throw new ConfigError(`bad ${raw.tokenFile !== undefined ? `--token-file "${raw.tokenFile}"` : raw.token !== undefined ? '--token' : '$FANOUT_TOKEN'}: the token ${weak}`);
   return {
-    dir, targets, assign, perTarget, retries, connectTimeoutMs, idleTimeoutMs, downAfter, probeMs, graceMs, dbRetryMs,
+    dir, targets, assign, perTarget, retries, connectTimeoutMs, idleTimeoutMs, downAfter, probeMs, maxWaitMs, maxErrors, graceMs, dbRetryMs,
     bwlimit, bwlimitPerTarget, logLevel,
     include: [...(raw.include ?? [])].map(String),
     exclude: [...(raw.exclude ?? [])].map(String),

@@ -104,6 +104,7 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
 
     const fleet = new Fleet(config.targets, {
       perTarget: config.perTarget, concurrency: config.concurrency, downAfter: config.downAfter, probeMs: config.probeMs,
+      maxWaitMs: config.maxWaitMs, onGiveUp: (reason) => stopEarly(reason),
       probe: (t) => probeTarget(t, config.connectTimeoutMs), logger, batchId,
     });
     const uploader = new Uploader(config.targets, {
@@ -125,6 +126,16 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
       fleet.stop();
       grace = setTimeout(() => abort.abort(), config.graceMs);
     };
+    // the run cannot usefully go on (no target, no credentials, --max-errors): like a first
+    // signal, in-flight uploads finish and the rest stay pending, but the batch ends failed
+    let stopReason: string | undefined;
+    function stopEarly(reason: string) {
+      if (stopReason !== undefined || interrupted) return;
+      stopReason = reason;
+      logger.error('batch_stopped', { event: 'batch_stopped', batchId, reason });
+      stopped.abort();
+      fleet.stop();
+    }
     const onAbort = () => {
       onStop();
       abort.abort();
@@ -148,11 +159,12 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
         ).pipe(tap((t) => {
           tally = t;
           deps.onTally?.(t);
+          if (config.maxErrors !== undefined && t.failed >= config.maxErrors) stopEarly(`stopped after ${config.maxErrors} failed files (--max-errors)`);
         })),
         { defaultValue: tally },
       );
       // the walk ran to its end and every file it found has its outcome: a row still pending is a file gone
-      if (config.resume && !interrupted) missing = await settleMissing(store, config, logger, abort.signal);
+      if (config.resume && !interrupted && stopReason === undefined) missing = await settleMissing(store, config, logger, abort.signal);
     } catch (err) {
       // a wait for the database cut short by the second signal (or the end of the grace period)
       const cutShort = abort.signal.aborted && err === abort.signal.reason;
@@ -175,10 +187,12 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
     const { uploaded, skipped, bytes, targets } = tally;
     const total = tally.total + missing;
     const failed = tally.failed + missing;
-    const status: BatchStatus = storeError ? 'failed' : interrupted ? 'interrupted' : failed > 0 ? 'completed_with_failures' : 'completed';
+    const reason = storeError ? describeError(storeError) : stopReason;
+    const status: BatchStatus = reason !== undefined ? 'failed' : interrupted ? 'interrupted' : failed > 0 ? 'completed_with_failures' : 'completed';
     const summary: Summary = {
       batchId, status, total, uploaded, failed, skipped, pending: total - uploaded - failed - skipped, bytes, durationMs: Date.now() - t0, targets,
       ...walkSkips, // left out by the walker: not in total
+      ...(reason !== undefined && { reason }),
     };
     await store
       .updateBatch(batchId, { status, total: summary.total, uploaded: summary.uploaded, failed: summary.failed, skipped: summary.skipped, bytes: summary.bytes, finishedAt: Date.now() })

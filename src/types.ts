@@ -79,4 +79,6 @@ export interface Summary extends Tally, WalkSkips {
   status: BatchStatus;
   pending: number;
   durationMs: number;
+  /** why the run stopped early (status failed): no target answered, credentials refused, --max-errors, the database */
+  reason?: string;
 }

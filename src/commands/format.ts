@@ -19,6 +19,7 @@ export function formatDuration(ms: number): string {
 export function formatSummary(s: Summary): string {
   const lines = [
     `batch ${s.batchId} ${s.status}: ${s.total} files, ${s.uploaded} uploaded, ${s.failed} failed, ${s.skipped} skipped, ${s.pending} pending; ${formatBytes(s.bytes)} in ${formatDuration(s.durationMs)}`,
+    ...(s.reason === undefined ? [] : [`  stopped early: ${s.reason}`]),
     ...Object.entries(s.targets).map(([t, v]) => `  ${t}  ${v.uploaded} uploaded  ${v.failed} failed  ${formatBytes(v.bytes)}`),
   ];
   const walked = { loops: s.loops, excluded: s.excluded, 'too young': s.tooYoung, 'not regular': s.notRegular };

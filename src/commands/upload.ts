@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { DEFAULTS, LOG_LEVELS, normaliseUploadConfig, type RawUploadArgs, type UploadConfig } from '../config.js';
+import { DEFAULTS, LOG_LEVELS, MAX_TIMER_MS, normaliseUploadConfig, type RawUploadArgs, type UploadConfig } from '../config.js';
 import { dryRun } from '../dryRun.js';
 import { ConfigError, describeError } from '../errors.js';
 import { createLogger, flushLogger } from '../logger.js';
@@ -30,6 +30,8 @@ export function uploadOptions(y: Argv) {
     .option('idle-timeout-ms', { type: 'string', nargs: 1, coerce: int('idle-timeout-ms', 1), describe: `no bytes moving this long fails the attempt; no cap on a whole upload (default ${DEFAULTS.idleTimeoutMs})` })
     .option('down-after', { type: 'string', nargs: 1, coerce: int('down-after', 1), describe: `consecutive failures that mark a target down (default ${DEFAULTS.downAfter})` })
     .option('probe-ms', { type: 'string', nargs: 1, coerce: int('probe-ms', 1), describe: `how often a down target is probed (default ${DEFAULTS.probeMs})` })
+    .option('max-wait-ms', { type: 'string', nargs: 1, coerce: int('max-wait-ms', 1, MAX_TIMER_MS), describe: `with no target up, how long to wait (probing) before the run stops, files left pending (default ${DEFAULTS.maxWaitMs})` })
+    .option('max-errors', { type: 'string', nargs: 1, coerce: int('max-errors', 1), describe: 'stop taking files once this many have failed (default: never); the rest stay pending' })
     .option('grace-ms', { type: 'string', nargs: 1, coerce: int('grace-ms', 0), describe: `after SIGINT/SIGTERM, how long in-flight uploads may finish; a second signal aborts them (default ${DEFAULTS.graceMs})` })
     .option('db-retry-ms', { type: 'string', nargs: 1, coerce: int('db-retry-ms', 0), describe: `how long record writes are retried while the database is away (default ${DEFAULTS.dbRetryMs})` })
     .option('bwlimit', { type: 'string', nargs: 1, coerce: single('bwlimit'), describe: 'bytes/s overall (k M G = 10^3.., Ki Mi Gi = 2^10..)' })
@@ -68,7 +70,7 @@ function dbSecret(db: string): string[] {
   }
 }
 
-/** Exit code from a summary: 0 all done, 1 any failure or a database that went away, 130 interrupted. */
+/** Exit code from a summary: 0 all done, 1 any failure or a run that stopped early (`reason`), 130 interrupted. */
 export function exitCodeOf(s: Summary): number {
   if (s.status === 'interrupted') return 130;
   return s.status === 'completed' ? 0 : 1;

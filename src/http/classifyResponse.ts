@@ -37,3 +37,8 @@ export function isHostFault(err: UploadError): boolean {
   if (err.statusCode === undefined) return err.transient;
   return err.statusCode === 408 || err.statusCode === 429 || err.statusCode >= 500;
 }
+
+/** 401/403 from a target: it does not take our credentials (a wrong --token), for any file. */
+export function isCredentialsRefused(err: UploadError): boolean {
+  return err.statusCode === 401 || err.statusCode === 403;
+}

@@ -1,4 +1,4 @@
-import { AllTargetsDownError, UploadError } from '../errors.js';
+import { UploadError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
 export interface FleetOptions {
@@ -12,6 +12,10 @@ export interface FleetOptions {
   probeMs: number;
   /** resolves true if the target answers at all */
   probe: (target: string) => Promise<boolean>;
+  /** how long the fleet waits with no target up before it gives up (default: for ever) */
+  maxWaitMs?: number;
+  /** told once, with why, when the fleet gives up: no target answered for maxWaitMs, or every one refused us */
+  onGiveUp?: (reason: string) => void;
   logger?: Logger;
   batchId?: string;
 }
@@ -32,6 +36,7 @@ export interface Lease {
 
 interface Waiter {
   preferred: string | null;
+  /** targets this file has used up; forgiven if it has to wait out an outage */
   exclude: ReadonlySet<string>;
   resolve: (lease: Lease) => void;
   reject: (err: Error) => void;
@@ -50,18 +55,31 @@ export class FleetStoppedError extends UploadError {
  * A file waiting for a busy or slow target holds a place in the queue, never a slot,
  * so one slow host cannot stall the others. With no preferred target (least-loaded)
  * a waiter takes the healthy target with the most free slots: the next free slot wins.
+ *
+ * With no target up, files wait (probes go on) rather than fail: a fleet-wide blip is
+ * not the files' fault. The fleet gives up only after `maxWaitMs` with nothing up, or
+ * once every target has refused our credentials; then, as after stop(), the waiters
+ * are released to end pending.
  */
 export class Fleet {
   private readonly states = new Map<string, TargetState>();
   private readonly waiters: Waiter[] = [];
   private readonly probes = new Map<string, NodeJS.Timeout>();
+  /** targets that answered 401/403: out for the rest of the run, never probed back */
+  private readonly refused = new Set<string>();
   private inFlight = 0;
   private stopped = false;
+  /** runs while no target is up; gives up when it fires */
+  private outage: NodeJS.Timeout | undefined;
 
   constructor(targets: readonly string[], private readonly opts: FleetOptions) {
-    const { perTarget, concurrency, downAfter } = opts;
+    const { perTarget, concurrency, downAfter, maxWaitMs = Infinity } = opts;
     for (const [name, v] of Object.entries({ perTarget, concurrency, downAfter })) {
       if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer, got ${v}`);
+    }
+    // setTimeout takes at most 2^31-1 ms (a longer one fires at once)
+    if (maxWaitMs !== Infinity && !(Number.isInteger(maxWaitMs) && maxWaitMs >= 1 && maxWaitMs <= 2 ** 31 - 1)) {
+      throw new RangeError(`maxWaitMs must be an integer from 1 to ${2 ** 31 - 1}, or Infinity, got ${maxWaitMs}`);
     }
     for (const t of targets) {
       this.states.set(t, { target: t, up: true, inFlight: 0, uploaded: 0, failed: 0, consecutiveFailures: 0 });
@@ -87,7 +105,7 @@ export class Fleet {
     if (!s) return;
     s.consecutiveFailures = 0;
     s.uploaded++;
-    if (!s.up) this.markUp(s);
+    if (!s.up && !this.refused.has(target)) this.markUp(s);
   }
 
   reportFailure(target: string, hostFault: boolean): void {
@@ -95,6 +113,23 @@ export class Fleet {
     if (!s || !hostFault) return;
     s.consecutiveFailures++;
     if (s.up && s.consecutiveFailures >= this.opts.downAfter) this.markDown(s);
+  }
+
+  /** The target answered 401/403: our token is not good there, and will not become good in this run. */
+  reportRefused(target: string, status: number): void {
+    const s = this.states.get(target);
+    if (!s || this.refused.has(target)) return;
+    this.refused.add(target);
+    this.opts.logger?.error('target_refused', {
+      event: 'target_refused', batchId: this.opts.batchId, target, status,
+      hint: `the target refused our credentials (HTTP ${status}): check --token; it takes no more files in this run`,
+    });
+    if (this.refused.size === this.states.size) {
+      this.giveUp(`every target refused our credentials (HTTP ${status}): check --token`);
+      return;
+    }
+    if (s.up) this.markDown(s);
+    else this.stopProbing(s);
   }
 
   /** A file that ends failed on this target (for the per-target counts). */
@@ -117,6 +152,14 @@ export class Fleet {
   close(): void {
     for (const t of this.probes.values()) clearInterval(t);
     this.probes.clear();
+    clearTimeout(this.outage);
+    this.outage = undefined;
+  }
+
+  private giveUp(reason: string): void {
+    if (this.stopped) return;
+    this.stop();
+    this.opts.onGiveUp?.(reason);
   }
 
   private candidates(w: Waiter): TargetState[] {
@@ -128,9 +171,18 @@ export class Fleet {
   private tryGrant(w: Waiter): boolean {
     const cands = this.candidates(w);
     if (cands.length === 0) {
-      const anyUp = [...this.states.values()].some((s) => s.up);
-      w.reject(anyUp ? new UploadError('no healthy target left to try', false) : new AllTargetsDownError());
-      return true;
+      if (this.stopped) {
+        w.reject(new FleetStoppedError());
+        return true;
+      }
+      // a file that used up every target that is up has failed; with none up, it waits
+      // and starts afresh on whichever answers first (the hosts failed, not the file)
+      if ([...this.states.values()].some((s) => s.up)) {
+        w.reject(new UploadError('no healthy target left to try', false));
+        return true;
+      }
+      w.exclude = new Set();
+      return false;
     }
     if (this.inFlight >= this.opts.concurrency) return false;
     let best: TargetState | undefined;
@@ -163,15 +215,20 @@ export class Fleet {
 
   private markDown(s: TargetState): void {
     s.up = false;
-    this.opts.logger?.warn('target_down', { event: 'target_down', batchId: this.opts.batchId, target: s.target, consecutiveFailures: s.consecutiveFailures });
-    const timer = setInterval(() => {
-      void this.opts.probe(s.target).then((ok) => {
-        // a probe still out when the fleet closed must not bring a target up after the run
-        if (ok && !s.up && this.probes.get(s.target) === timer) this.markUp(s);
-      });
-    }, this.opts.probeMs);
-    timer.unref();
-    this.probes.set(s.target, timer);
+    if (this.refused.has(s.target)) {
+      this.stopProbing(s);
+    } else {
+      this.opts.logger?.warn('target_down', { event: 'target_down', batchId: this.opts.batchId, target: s.target, consecutiveFailures: s.consecutiveFailures });
+      const timer = setInterval(() => {
+        void this.opts.probe(s.target).then((ok) => {
+          // a probe still out when the fleet closed must not bring a target up after the run
+          if (ok && !s.up && this.probes.get(s.target) === timer) this.markUp(s);
+        });
+      }, this.opts.probeMs);
+      timer.unref();
+      this.probes.set(s.target, timer);
+    }
+    if (![...this.states.values()].some((x) => x.up)) this.startOutage();
     // waiters that preferred it, or that now have nowhere to go, are re-examined
     for (let i = 0; i < this.waiters.length; ) {
       const w = this.waiters[i];
@@ -188,9 +245,28 @@ export class Fleet {
   private markUp(s: TargetState): void {
     s.up = true;
     s.consecutiveFailures = 0;
-    clearInterval(this.probes.get(s.target));
-    this.probes.delete(s.target);
+    this.stopProbing(s);
+    clearTimeout(this.outage);
+    this.outage = undefined;
+    for (const t of this.probes.values()) t.unref();
     this.opts.logger?.info('target_up', { event: 'target_up', batchId: this.opts.batchId, target: s.target });
     this.drain();
+  }
+
+  private stopProbing(s: TargetState): void {
+    clearInterval(this.probes.get(s.target));
+    this.probes.delete(s.target);
+  }
+
+  /**
+   * Nothing is up: files wait on the probes, so the probes now hold the process open
+   * (unref'd, a waiting run could end with nothing left to wake it), and the clock of
+   * maxWaitMs starts.
+   */
+  private startOutage(): void {
+    for (const t of this.probes.values()) t.ref();
+    const { maxWaitMs = Infinity } = this.opts;
+    if (this.outage || maxWaitMs === Infinity) return;
+    this.outage = setTimeout(() => this.giveUp(`no target answered for ${maxWaitMs} ms`), maxWaitMs);
   }
 }

@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defer, mergeMap, of, type OperatorFunction } from 'rxjs';
 import { describeError } from '../errors.js';
-import { classifyError, isHostFault } from '../http/classifyResponse.js';
+import { classifyError, isCredentialsRefused, isHostFault } from '../http/classifyResponse.js';
 import { FleetStoppedError, type Fleet } from '../http/fleet.js';
 import type { UploadOutcome } from '../http/uploader.js';
 import type { Logger } from '../logger.js';
@@ -27,7 +27,9 @@ export interface UploadDeps {
  * Upload each assignment, one inner observable per file so its failure becomes a value.
  * Slots (per target and overall) come from the fleet, so a file waiting for a busy host
  * holds no slot. Transient errors are retried on the same target with backoff; once a
- * target's retries are used up (or it goes down) the file fails over to another.
+ * target's retries are used up (or it goes down) the file fails over to another. A target
+ * that refuses our credentials is out of the run: the file moves on, no retry spent there.
+ * A file the run stops before it is sent (signal, fleet given up) ends pending, not failed.
  *
  *   assignments: -a--b--c-------|
  *   results:     ----a'---c'-b'-|   (in completion order)
@@ -107,9 +109,17 @@ export async function uploadOne(a: Assignment, deps: UploadDeps): Promise<Upload
       const err = classifyError(raw);
       // counted before the slot goes back, so no waiter is handed a target this failure marks down
       if (!signal?.aborted) fleet.reportFailure(target, isHostFault(err));
+      if (!signal?.aborted && isCredentialsRefused(err)) fleet.reportRefused(target, err.statusCode as number);
       lease.release();
       if (signal?.aborted) return result('pending', { finishedAt: null });
       lastError = describeError(err);
+      if (isCredentialsRefused(err)) {
+        // the token, not the file: any other target may take it (the fleet logged the target once)
+        exhausted.add(target);
+        preferred = null;
+        if (debug) logger.debug('file_retry', { event: 'file_retry', batchId, file: file.path, target, attempt: attempts, error: lastError, delayMs: 0 });
+        continue;
+      }
       if (!err.transient) {
         logger.warn('file_error', { event: 'file_error', batchId, file: file.path, target, attempts, error: lastError });
         fleet.countFailed(target);

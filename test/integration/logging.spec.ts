@@ -38,10 +38,10 @@ describe('logs', () => {
     expect(r.stderr + r.stdout).to.not.contain(TOKEN);
   });
 
-  it('should not leak the token when it is refused either (401 is permanent: exit 1)', async () => {
+  it('should not leak the token when it is refused either (401: the run stops, exit 1)', async () => {
     const r = await cli(['upload', tree.dir, '--target', fleet.urls[0], '--token', 'wrong-secret-123', '--db', `sqlite:${work}/b.sqlite`, '--log-level', 'debug']);
     expect(r.code).to.equal(1);
-    expect(r.stderr).to.contain('file_error').and.contain('401');
+    expect(r.stderr).to.contain('target_refused').and.contain('401');
     expect(r.stderr + r.stdout).to.not.contain('wrong-secret-123');
   });
 

@@ -1,9 +1,26 @@
 import { expect } from 'chai';
-import { AllTargetsDownError } from '../../../src/errors.js';
+import { PassThrough } from 'node:stream';
+import { UploadError } from '../../../src/errors.js';
 import { Fleet, FleetStoppedError, type Lease } from '../../../src/http/fleet.js';
+import { createLogger, type Logger } from '../../../src/logger.js';
 
 const opts = { perTarget: 2, concurrency: 10, downAfter: 2, probeMs: 10_000, probe: async () => false };
 const tick = () => new Promise((r) => setImmediate(r));
+
+async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+function capturedLogger(): { logger: Logger; events: () => Array<Record<string, unknown>> } {
+  const lines: string[] = [];
+  const stream = new PassThrough();
+  stream.on('data', (c: Buffer) => lines.push(...c.toString('utf8').split('\n').filter(Boolean)));
+  return { logger: createLogger({ level: 'debug', stream }), events: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
+}
 
 describe('Fleet', () => {
   it('should hold a file for a full target in the queue without taking a slot elsewhere', async () => {
@@ -74,14 +91,101 @@ describe('Fleet', () => {
     expect(fleet.isUp('A')).to.equal(true);
   });
 
-  it('should fail fast when every target is down', async () => {
-    const fleet = new Fleet(['A'], opts);
+  it('should hold requests while no target is up and serve them from the first target whose probe answers', async () => {
+    const answering = new Set<string>();
+    const probed: string[] = [];
+    const fleet = new Fleet(['A', 'B'], { ...opts, downAfter: 1, probeMs: 5, probe: async (t) => (probed.push(t), answering.has(t)) });
     fleet.reportFailure('A', true);
+    fleet.reportFailure('B', true);
+    let granted: Lease | undefined;
+    let err: unknown;
+    // a file that exhausted A before the outage is not held to it: the hosts failed, not the file
+    fleet.acquire(null, new Set(['A'])).then((l) => (granted = l), (e) => (err = e));
+    await until(() => probed.includes('A') && probed.includes('B'));
+    expect(granted, 'nothing granted while every target is down').to.equal(undefined);
+    expect(err).to.equal(undefined);
+    answering.add('A');
+    await until(() => granted !== undefined || err !== undefined);
+    expect(err).to.equal(undefined);
+    expect(granted?.target).to.equal('A');
+    expect(fleet.isUp('B')).to.equal(false);
+    fleet.close();
+  });
+
+  it('should still fail a request that has tried every target that is up', async () => {
+    const fleet = new Fleet(['A', 'B'], { ...opts, downAfter: 1 });
+    fleet.reportFailure('B', true);
+    let err: unknown;
+    await fleet.acquire(null, new Set(['A'])).catch((e) => (err = e));
+    expect(err).to.be.instanceOf(UploadError).and.not.instanceOf(FleetStoppedError);
+    expect((err as Error).message).to.equal('no healthy target left to try');
+    fleet.close();
+  });
+
+  it('should give up after maxWaitMs with nothing up: waiters end stopped, the reason told once, no timer left', async () => {
+    const reasons: string[] = [];
+    let probes = 0;
+    const fleet = new Fleet(['A'], { ...opts, downAfter: 1, probeMs: 5, maxWaitMs: 40, probe: async () => (probes++, false), onGiveUp: (r) => reasons.push(r) });
     fleet.reportFailure('A', true);
     let err: unknown;
+    await fleet.acquire('A').catch((e) => (err = e));
+    expect(err).to.be.instanceOf(FleetStoppedError);
+    expect(reasons).to.deep.equal(['no target answered for 40 ms']);
+    expect(probes, 'probed while waiting').to.be.above(0);
+    const seen = probes;
+    await new Promise((r) => setTimeout(r, 60));
+    expect(probes, 'probing stopped').to.equal(seen);
+    expect(reasons, 'given up once').to.have.length(1);
     await fleet.acquire(null).catch((e) => (err = e));
-    expect(err).to.be.instanceOf(AllTargetsDownError);
+    expect(err).to.be.instanceOf(FleetStoppedError);
+  });
+
+  it('should stop the clock of an outage once a target answers', async () => {
+    let answers = false;
+    const reasons: string[] = [];
+    const fleet = new Fleet(['A'], { ...opts, downAfter: 1, probeMs: 5, maxWaitMs: 40, probe: async () => answers, onGiveUp: (r) => reasons.push(r) });
+    fleet.reportFailure('A', true);
+    answers = true;
+    await until(() => fleet.isUp('A'));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(reasons).to.deep.equal([]);
+    expect((await fleet.acquire('A')).target).to.equal('A');
     fleet.close();
+  });
+
+  it('should take a target that refused our credentials out of the run: logged once, never probed, its waiters sent elsewhere', async () => {
+    const { logger, events } = capturedLogger();
+    const probed: string[] = [];
+    const fleet = new Fleet(['A', 'B'], { ...opts, perTarget: 1, probeMs: 5, logger, batchId: 'b1', probe: async (t) => (probed.push(t), true) });
+    const a = await fleet.acquire('A');
+    const waiting = fleet.acquire('A');
+    fleet.reportRefused('A', 401);
+    fleet.reportRefused('A', 401);
+    expect(fleet.isUp('A')).to.equal(false);
+    expect((await waiting).target).to.equal('B');
+    a.release();
+    await new Promise((r) => setTimeout(r, 30));
+    expect(probed, 'a refusing target is not probed back').to.deep.equal([]);
+    const refused = events().filter((e) => e.event === 'target_refused');
+    expect(refused).to.have.length(1);
+    expect(refused[0]).to.include({ level: 'error', target: 'A', status: 401, batchId: 'b1' });
+    expect(String(refused[0].message) + String(refused[0].hint)).to.contain('--token');
+    fleet.close();
+  });
+
+  it('should give up at once when every target has refused our credentials', async () => {
+    const reasons: string[] = [];
+    const fleet = new Fleet(['A', 'B'], { ...opts, perTarget: 1, downAfter: 1, probeMs: 5, onGiveUp: (r) => reasons.push(r) });
+    fleet.reportFailure('B', true); // down, and then refusing: it is out for good too
+    const a = await fleet.acquire(null);
+    const waiting = fleet.acquire(null).catch((e) => e);
+    fleet.reportRefused('A', 403);
+    a.release();
+    await tick();
+    expect(reasons, 'B may still come back').to.deep.equal([]);
+    fleet.reportRefused('B', 401);
+    expect(await waiting).to.be.instanceOf(FleetStoppedError);
+    expect(reasons).to.deep.equal(['every target refused our credentials (HTTP 401): check --token']);
   });
 
   it('should bring a target back when its probe answers', async () => {

@@ -85,7 +85,7 @@ describe('uploadFiles', () => {
     let calls = 0;
     const d = deps(['A', 'B'], async () => {
       calls++;
-      throw new UploadError('HTTP 403', false, 403);
+      throw new UploadError('HTTP 400', false, 400);
     });
     const [r] = await run([{ file: file('a'), target: 'A' }], d);
     expect(r.status).to.equal('failed');
@@ -101,6 +101,44 @@ describe('uploadFiles', () => {
     expect(r.status).to.equal('failed');
     expect(r.attempts).to.equal(6);
     expect(r.error).to.contain('HTTP 500');
+  });
+
+  it('should fail a file over off a target that refuses our credentials, spending no retry there', async () => {
+    const d = deps(['A', 'B'], async (t) => {
+      if (t === 'A') throw new UploadError('HTTP 401: missing or wrong token', false, 401);
+      return { sha256: 'h', verified: true };
+    }, { retries: 0 });
+    const results = await run(['a', 'b', 'c'].map((p) => ({ file: file(p), target: 'A' })), d);
+    for (const r of results) expect(r, r.file.path).to.include({ status: 'uploaded', target: 'B' });
+    expect(d.fleet.isUp('A')).to.equal(false);
+    expect(d.fleet.snapshot().find((s) => s.target === 'A')).to.include({ failed: 0 });
+  });
+
+  it('should leave files pending, not failed, once every target has refused our credentials', async () => {
+    let calls = 0;
+    const d = deps(['A', 'B'], async () => {
+      calls++;
+      throw new UploadError('HTTP 403: forbidden', false, 403);
+    });
+    const results = await run(['a', 'b', 'c', 'd', 'e'].map((p) => ({ file: file(p), target: p === 'a' ? 'A' : 'B' })), d);
+    expect(results.map((r) => r.status)).to.deep.equal(['pending', 'pending', 'pending', 'pending', 'pending']);
+    expect(calls, 'at most one refusal per slot of each target').to.be.at.most(4);
+  });
+
+  it('should wait out a moment when every target is down instead of failing the file', async () => {
+    let calls = 0;
+    let answers = false;
+    const d = deps(['A'], async () => {
+      if (++calls === 1) {
+        answers = true; // back by the time it is probed
+        throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+      }
+      return { sha256: 'h', verified: true };
+    }, { retries: 0 });
+    d.fleet = new Fleet(['A'], { perTarget: 2, concurrency: 8, downAfter: 1, probeMs: 5, probe: async () => answers });
+    const [r] = await run([{ file: file('a'), target: 'A' }], d);
+    expect(r).to.include({ status: 'uploaded', target: 'A', attempts: 2 });
+    d.fleet.close();
   });
 
   it('should pass skipped files on without uploading them', async () => {
