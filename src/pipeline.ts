@@ -1,4 +1,4 @@
-import { Subject, finalize, identity, takeUntil, tap, type Observable } from 'rxjs';
+import { identity, takeUntil, type Observable } from 'rxjs';
 import type { Fleet } from './http/fleet.js';
 import type { Uploader } from './http/uploader.js';
 import type { Logger } from './logger.js';
@@ -7,9 +7,9 @@ import { planUploads } from './operators/planUploads.js';
 import { recordResults } from './operators/recordResults.js';
 import { tallyResults } from './operators/tallyResults.js';
 import { uploadFiles } from './operators/uploadFiles.js';
-import { pullWithCredits } from './sources/pullWithCredits.js';
 import { printablePath } from './pathBytes.js';
 import { walkFiles } from './sources/walkFiles.js';
+import { windowed } from './sources/windowed.js';
 import type { Store } from './store/types.js';
 import type { SkipReason, Tally, UploadResult } from './types.js';
 
@@ -49,13 +49,12 @@ export interface DistributeDeps {
  *
  *   walk -> assign -> plan -> upload -> record
  *
- * The walker pulls only against credits handed back by recorded results, so at most
- * `window` files are between the walker and the database at any time.
+ * The walker pulls only against credits (windowed): at most `window` files are between
+ * the walker and the database at any time.
  */
 export function distributeResults(opts: DistributeOptions, deps: DistributeDeps): Observable<UploadResult> {
   const { dir, targets, batchId, assign = 'round-robin', retries = 3, dbRetryMs = 60_000, window = 1024 } = opts;
   const { store, fleet, uploader, logger, stop$, signal } = deps;
-  const credits = new Subject<number>();
   const files = walkFiles(dir, {
     include: opts.include,
     exclude: opts.exclude,
@@ -67,14 +66,13 @@ export function distributeResults(opts: DistributeOptions, deps: DistributeDeps)
       deps.onSkip?.(reason, path);
     },
   });
-  return pullWithCredits(files, window, credits).pipe(
+  return windowed(
+    files, window,
     stop$ ? takeUntil(stop$) : identity,
     assignTargets(assign, targets),
     planUploads({ store, batchId, resume: opts.resume, logger, dbRetryMs, signal }),
     uploadFiles({ fleet, uploader, logger, batchId, retries, signal }),
     recordResults({ store, batchId, processId: opts.processId, auditFormId: opts.auditFormId, logger, dbRetryMs, signal }),
-    tap(() => credits.next(1)),
-    finalize(() => credits.complete()),
   );
 }
 

@@ -9,6 +9,7 @@ import type { Logger } from '../logger.js';
 import { printablePath } from '../pathBytes.js';
 import type { Assignment, SourceFile, UploadResult } from '../types.js';
 import { backoffMs } from './backoff.js';
+import { holdsEachFile } from './holdsEachFile.js';
 
 export interface UploadDeps {
   fleet: Fleet;
@@ -37,12 +38,12 @@ export function uploadFiles(deps: UploadDeps): OperatorFunction<Assignment, Uplo
   // default of 10 is normal here, and its warning would be a stray non-JSON line on stderr
   if (deps.signal) setMaxListeners(0, deps.signal);
   // no concurrency argument here: the fleet's slots are the limit, and the window bounds how many wait
-  return mergeMap((a) => {
+  return holdsEachFile(mergeMap((a) => {
     if (a.skip) return of(skipped(a));
     if (a.planError !== undefined) return of(unsent(a, a.planError, deps)); // plan() logged it
     if (a.file.invalidName) return of(unsent(a, badName(a, deps), deps));
     return defer(() => uploadOne(a, deps));
-  });
+  }));
 }
 
 /** A file that is never sent fails with no attempt and no target charged, so the run cannot end `completed`. */
