@@ -1,4 +1,5 @@
 import { Observable, lastValueFrom, tap } from 'rxjs';
+import { startBatchRun, type BatchRun } from './batchRun.js';
 import type { UploadConfig } from './config.js';
 import { ConfigError, StoreUnavailableError, describeError } from './errors.js';
 import { Fleet } from './http/fleet.js';
@@ -96,10 +97,12 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
     logger.warn('batch_not_started', { event: 'batch_not_started', batchId, reason: 'stopped during preflight' });
     return summary;
   }
+  let run: BatchRun | undefined;
   try {
     const zero = { total: 0, uploaded: 0, failed: 0, skipped: 0, bytes: 0, finishedAt: null };
     if (existing) await store.updateBatch(batchId, { status: 'running', ...zero });
     else await store.createBatch({ id: batchId, sourceDir: config.dir, targets: config.targets, assign: config.assign, status: 'running', ...zero, startedAt: t0 });
+    run = await startBatchRun(store, batchId, logger);
     logger.info('batch_start', { event: 'batch_start', batchId, dir: config.dir, targets: config.targets, assign: config.assign, resume: config.resume, concurrency: config.concurrency, perTarget: config.perTarget });
 
     const fleet = new Fleet(config.targets, {
@@ -183,6 +186,7 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
     await store
       .updateBatch(batchId, { status, total: summary.total, uploaded: summary.uploaded, failed: summary.failed, skipped: summary.skipped, bytes: summary.bytes, finishedAt: Date.now() })
       .catch((err) => logger.error('batch_status_unwritten', { event: 'batch_status_unwritten', batchId, error: describeError(err) }));
+    await run.finish(status, summary);
     logger.info('batch_complete', { event: 'batch_complete', ...summary });
     if (config.report) {
       // the batch is done and recorded: a report that cannot be written is logged, not fatal
@@ -192,6 +196,9 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
       );
     }
     return summary;
+  } catch (err) {
+    await run?.finish('failed', emptyTally(config.targets)); // what was recorded is in the file rows
+    throw err;
   } finally {
     if (!deps.store) await store.close().catch(() => undefined);
   }

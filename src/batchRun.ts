@@ -1,0 +1,31 @@
+import os from 'node:os';
+import { describeError } from './errors.js';
+import type { Logger } from './logger.js';
+import type { Store } from './store/types.js';
+import type { BatchStatus, Tally } from './types.js';
+
+export interface BatchRun {
+  /** close the run's row with how it ended; a database that cannot take it is logged, not thrown */
+  finish(status: BatchStatus, counts: Pick<Tally, 'total' | 'uploaded' | 'failed' | 'skipped' | 'bytes'>): Promise<void>;
+}
+
+/**
+ * One run of a batch in `batch_runs`: written as the run starts (this host and process,
+ * status running), closed at its end. A batch resumed three times has four rows, so its
+ * history adds up; a row left `running` with no end is a run whose process died.
+ */
+export async function startBatchRun(store: Store, batchId: string, logger: Logger): Promise<BatchRun> {
+  const id = await store.startRun({
+    batchId, startedAt: Date.now(), finishedAt: null, host: os.hostname(), pid: process.pid, status: 'running',
+    total: 0, uploaded: 0, failed: 0, skipped: 0, bytes: 0,
+  });
+  let finished = false;
+  return {
+    async finish(status, { total, uploaded, failed, skipped, bytes }) {
+      if (finished) return;
+      finished = true;
+      await store.finishRun(id, { status, total, uploaded, failed, skipped, bytes, finishedAt: Date.now() })
+        .catch((err) => logger.error('run_unrecorded', { event: 'run_unrecorded', batchId, run: id, error: describeError(err) }));
+    },
+  };
+}
