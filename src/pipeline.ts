@@ -8,7 +8,8 @@ import { recordResults } from './operators/recordResults.js';
 import { tallyResults } from './operators/tallyResults.js';
 import { uploadFiles } from './operators/uploadFiles.js';
 import { printablePath } from './pathBytes.js';
-import { walkFiles } from './sources/walkFiles.js';
+import { listedFiles } from './sources/listedFiles.js';
+import { walkFiles, type WalkOptions } from './sources/walkFiles.js';
 import { windowed } from './sources/windowed.js';
 import type { Store } from './store/types.js';
 import type { SkipReason, Tally, UploadResult } from './types.js';
@@ -27,6 +28,8 @@ export interface DistributeOptions {
   processId?: number | null;
   auditFormId?: number | null;
   dbRetryMs?: number;
+  /** relative paths under `dir`, one per value, taken in place of a walk (--files-from) */
+  files?: AsyncIterable<string> | Iterable<string>;
   /** files the walker may run ahead of finished (recorded) uploads */
   window?: number;
 }
@@ -55,7 +58,7 @@ export interface DistributeDeps {
 export function distributeResults(opts: DistributeOptions, deps: DistributeDeps): Observable<UploadResult> {
   const { dir, targets, batchId, assign = 'round-robin', retries = 3, dbRetryMs = 60_000, window = 1024 } = opts;
   const { store, fleet, uploader, logger, stop$, signal } = deps;
-  const files = walkFiles(dir, {
+  const walkOptions: WalkOptions = {
     include: opts.include,
     exclude: opts.exclude,
     minAgeMs: opts.minAgeMs,
@@ -65,7 +68,8 @@ export function distributeResults(opts: DistributeOptions, deps: DistributeDeps)
       if (reason === 'loop') logger.warn('walk_loop', { event: 'walk_loop', batchId, dir: printablePath(path) });
       deps.onSkip?.(reason, path);
     },
-  });
+  };
+  const files = opts.files ? listedFiles(dir, opts.files, walkOptions) : walkFiles(dir, walkOptions);
   return windowed(
     files, window,
     stop$ ? takeUntil(stop$) : identity,

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { Observable, lastValueFrom, tap } from 'rxjs';
 import { startBatchRun, type BatchRun } from './batchRun.js';
 import type { UploadConfig } from './config.js';
@@ -9,6 +10,7 @@ import { silentLogger, type Logger } from './logger.js';
 import { addWalkSkip, emptyTally, emptyWalkSkips } from './operators/tallyResults.js';
 import { distribute } from './pipeline.js';
 import { checkReportPath, writeReport } from './report/writeReport.js';
+import { fileListLines } from './sources/listedFiles.js';
 import { openStore } from './store/openStore.js';
 import type { Store } from './store/types.js';
 import { withDbRetry } from './store/withDbRetry.js';
@@ -27,6 +29,8 @@ export interface RunBatchDeps {
   /** sees the fleet once it exists (progress displays) and every running tally */
   onStart?: (run: { fleet: Fleet; batchId: string; config: UploadConfig }) => void;
   onTally?: (tally: Tally) => void;
+  /** where `--files-from -` reads its list (default process.stdin) */
+  stdin?: Readable;
   /** the HTTP dispatcher per target origin (tests inject undici's MockAgent); default: a Pool each */
   dispatcherFor?: UploaderOptions['dispatcherFor'];
 }
@@ -146,7 +150,10 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
     try {
       await lastValueFrom(
         distribute(
-          { ...config, auditFormId, processId: config.processId ?? null, window: Math.max(1024, 4 * config.concurrency) },
+          {
+            ...config, auditFormId, processId: config.processId ?? null, window: Math.max(1024, 4 * config.concurrency),
+            files: config.filesFrom === undefined ? undefined : fileListLines(config.filesFrom, deps.stdin),
+          },
           { store, fleet, uploader, logger, stop$: whenAborted(stopped.signal), signal: abort.signal, onSkip: (reason) => addWalkSkip(walkSkips, reason) },
         ).pipe(tap((t) => {
           tally = t;
@@ -155,7 +162,8 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
         { defaultValue: tally },
       );
       // the walk ran to its end and every file it found has its outcome: a row still pending is a file gone
-      if (config.resume && !interrupted) missing = await settleMissing(store, config, logger, abort.signal);
+      // (a file list names only some files: a row it leaves out is not gone)
+      if (config.resume && !interrupted && config.filesFrom === undefined) missing = await settleMissing(store, config, logger, abort.signal);
     } catch (err) {
       // a wait for the database cut short by the second signal (or the end of the grace period)
       const cutShort = abort.signal.aborted && err === abort.signal.reason;

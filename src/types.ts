@@ -11,6 +11,8 @@ export interface SourceFile {
    * (see pathBytes.ts). Such a file is recorded as failed, never uploaded.
    */
   invalidName?: true;
+  /** named by a file list but not usable (missing, or outside the dir): recorded failed with this, never uploaded */
+  error?: string;
 }
 
 /** Why the walker left something out on purpose. */

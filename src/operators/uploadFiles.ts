@@ -42,6 +42,7 @@ export function uploadFiles(deps: UploadDeps): OperatorFunction<Assignment, Uplo
     if (a.skip) return of(skipped(a));
     if (a.planError !== undefined) return of(unsent(a, a.planError, deps)); // plan() logged it
     if (a.file.invalidName) return of(unsent(a, badName(a, deps), deps));
+    if (a.file.error !== undefined) return of(unsent(a, a.file.error, deps)); // listedFiles: missing or refused
     return defer(() => uploadOne(a, deps));
   }));
 }
