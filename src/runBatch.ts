@@ -111,7 +111,7 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
 
     const fleet = new Fleet(config.targets, {
       perTarget: config.perTarget, concurrency: config.concurrency, downAfter: config.downAfter, probeMs: config.probeMs,
-      probe: (t) => probeTarget(t, config.connectTimeoutMs), logger, batchId,
+      probe: (t) => probeTarget(t, config.connectTimeoutMs), logger, batchId, onTargetState: run.noteTarget,
     });
     const uploader = new Uploader(config.targets, {
       batchId, perTarget: config.perTarget, token: config.token, connectTimeoutMs: config.connectTimeoutMs,

@@ -14,6 +14,8 @@ export interface FleetOptions {
   probe: (target: string) => Promise<boolean>;
   logger?: Logger;
   batchId?: string;
+  /** sees each target going down and coming back up (the run records them for the report) */
+  onTargetState?: (target: string, state: 'down' | 'up', at: number) => void;
 }
 
 export interface TargetState {
@@ -164,6 +166,7 @@ export class Fleet {
   private markDown(s: TargetState): void {
     s.up = false;
     this.opts.logger?.warn('target_down', { event: 'target_down', batchId: this.opts.batchId, target: s.target, consecutiveFailures: s.consecutiveFailures });
+    this.opts.onTargetState?.(s.target, 'down', Date.now());
     const timer = setInterval(() => {
       void this.opts.probe(s.target).then((ok) => {
         // a probe still out when the fleet closed must not bring a target up after the run
@@ -191,6 +194,7 @@ export class Fleet {
     clearInterval(this.probes.get(s.target));
     this.probes.delete(s.target);
     this.opts.logger?.info('target_up', { event: 'target_up', batchId: this.opts.batchId, target: s.target });
+    this.opts.onTargetState?.(s.target, 'up', Date.now());
     this.drain();
   }
 }

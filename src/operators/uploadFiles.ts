@@ -7,7 +7,7 @@ import { FleetStoppedError, type Fleet } from '../http/fleet.js';
 import type { UploadOutcome } from '../http/uploader.js';
 import type { Logger } from '../logger.js';
 import { printablePath } from '../pathBytes.js';
-import type { Assignment, SourceFile, UploadResult } from '../types.js';
+import type { Assignment, SourceFile, UploadResult, UploadTry } from '../types.js';
 import { backoffMs } from './backoff.js';
 import { holdsEachFile } from './holdsEachFile.js';
 
@@ -77,9 +77,12 @@ export async function uploadOne(a: Assignment, deps: UploadDeps): Promise<Upload
   let startedAt: number | null = null;
   let lastTarget: string | null = a.target;
   let lastError: string | undefined;
+  const tries: UploadTry[] = [];
   const result = (status: UploadResult['status'], extra: Partial<UploadResult> = {}): UploadResult => ({
-    file, target: lastTarget, status, sha256: null, verified: false, attempts, error: null, startedAt, finishedAt: now(), ...extra,
+    file, target: lastTarget, status, sha256: null, verified: false, attempts, error: null, startedAt, finishedAt: now(), tries, ...extra,
   });
+  const tried = (target: string, at: number, outcome: UploadTry['outcome'], error: string | null = null) =>
+    tries.push({ target, startedAt: at, finishedAt: now(), outcome, error });
 
   for (;;) {
     let lease;
@@ -94,7 +97,8 @@ export async function uploadOne(a: Assignment, deps: UploadDeps): Promise<Upload
     }
     const target = lease.target;
     lastTarget = target;
-    startedAt ??= now();
+    const triedAt = now();
+    startedAt ??= triedAt;
     attempts++;
     const n = (triesOn.get(target) ?? 0) + 1;
     triesOn.set(target, n);
@@ -102,6 +106,7 @@ export async function uploadOne(a: Assignment, deps: UploadDeps): Promise<Upload
     try {
       const out = await uploader.upload(target, file, signal);
       lease.release();
+      tried(target, triedAt, 'uploaded');
       fleet.reportSuccess(target);
       if (debug) logger.debug('file_complete', { event: 'file_complete', batchId, file: file.path, target, bytes: file.size, attempts });
       return result('uploaded', { sha256: out.sha256, verified: out.verified });
@@ -110,8 +115,9 @@ export async function uploadOne(a: Assignment, deps: UploadDeps): Promise<Upload
       // counted before the slot goes back, so no waiter is handed a target this failure marks down
       if (!signal?.aborted) fleet.reportFailure(target, isHostFault(err));
       lease.release();
-      if (signal?.aborted) return result('pending', { finishedAt: null });
       lastError = describeError(err);
+      tried(target, triedAt, signal?.aborted ? 'interrupted' : err.transient ? 'retried' : 'failed', lastError);
+      if (signal?.aborted) return result('pending', { finishedAt: null });
       if (!err.transient) {
         logger.warn('file_error', { event: 'file_error', batchId, file: file.path, target, attempts, error: lastError });
         fleet.countFailed(target);
