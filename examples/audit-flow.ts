@@ -3,10 +3,10 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { filter, lastValueFrom, map, Subject, tap } from 'rxjs';
+import { filter, lastValueFrom, map } from 'rxjs';
 import {
-  Fleet, Uploader, assignTargets, createStore, planUploads, pullWithCredits, recordResults,
-  startReceiver, tallyResults, uploadFiles, walkFiles, silentLogger, newBatchId,
+  Fleet, Uploader, assignTargets, createStore, planUploads, recordResults, startReceiver,
+  tallyResults, uploadFiles, walkFiles, windowed, silentLogger, newBatchId,
 } from 'fanout';
 
 const work = await mkdtemp(path.join(os.tmpdir(), 'fanout-example-'));
@@ -25,15 +25,16 @@ await store.createBatch({ id: batchId, sourceDir: work, targets, assign: 'least-
 const logger = silentLogger();
 const fleet = new Fleet(targets, { perTarget: 2, concurrency: 4, downAfter: 5, probeMs: 5000, probe: async () => true });
 const uploader = new Uploader(targets, { batchId, perTarget: 2 });
-const credits = new Subject<number>(); // hand a credit back per finished file: bounded look-ahead
 
+// windowed: at most 64 files inside the stages; each file's credit goes back however it
+// leaves them (out at the end, or dropped by a filter anywhere), so no stage can stall it
 const tally = await lastValueFrom(
-  pullWithCredits(walkFiles(path.join(work, 'calls'), { include: ['*.wav'] }), 64, credits).pipe(
+  windowed(
+    walkFiles(path.join(work, 'calls'), { include: ['*.wav'] }), 64,
     assignTargets('least-loaded', targets),
     planUploads({ store, batchId }),
     uploadFiles({ fleet, uploader, logger, batchId, retries: 3 }),
     recordResults({ store, batchId }),
-    tap(() => credits.next(1)),
     // ...your own audit stages here, e.g. only what was stored and verified:
     filter((r) => r.status === 'uploaded' && r.verified),
     map((r) => ({ ...r, queuedForTranscription: true })),

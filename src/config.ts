@@ -31,6 +31,8 @@ export interface RawUploadArgs {
   dir: string;
   target?: readonly string[];
   targetsFile?: string;
+  /** a list of files under dir to take in place of a walk: a path, or '-' for stdin */
+  filesFrom?: string;
   include?: readonly string[];
   exclude?: readonly string[];
   minAge?: number;
@@ -65,6 +67,8 @@ export interface RawUploadArgs {
 
 export interface UploadConfig {
   dir: string;
+  /** take the files this list names (a path, or '-' for stdin) instead of walking dir */
+  filesFrom?: string;
   targets: string[];
   include: string[];
   exclude: string[];
@@ -143,6 +147,20 @@ async function readTokenFile(file: string): Promise<string> {
   return token;
 }
 
+/** `-` (stdin) or a regular file we can read. */
+async function checkFileList(file: string): Promise<string> {
+  if (file === '-') return file;
+  const st = await stat(file).catch(() => null);
+  if (!st) throw new ConfigError(`--files-from: file not found: "${file}"`);
+  if (!st.isFile()) throw new ConfigError(`--files-from: not a file: "${file}"`);
+  try {
+    await access(file, constants.R_OK);
+  } catch {
+    throw new ConfigError(`--files-from: file not readable: "${file}"`);
+  }
+  return file;
+}
+
 async function checkDir(dir: string): Promise<string> {
   const abs = path.resolve(dir);
   const st = await stat(abs).catch(() => null);
@@ -186,13 +204,14 @@ export async function normaliseUploadConfig(raw: RawUploadArgs, env: NodeJS.Proc
 
   const concurrencyGiven = raw.concurrency === undefined ? undefined : positiveInt('concurrency', raw.concurrency, 1);
   const dir = await checkDir(raw.dir);
+  const filesFrom = raw.filesFrom === undefined ? undefined : await checkFileList(raw.filesFrom);
   if (raw.token !== undefined && raw.tokenFile !== undefined) throw new ConfigError('give --token or --token-file, not both');
   const token = raw.tokenFile !== undefined ? await readTokenFile(raw.tokenFile) : (raw.token ?? env.FANOUT_TOKEN);
   // the receiver refuses such a token (fanout serve): a client holding one could never be let in
   const weak = token ? weakToken(token) : undefined;
   if (weak) throw new ConfigError(`bad ${raw.tokenFile !== undefined ? `--token-file "${raw.tokenFile}"` : raw.token !== undefined ? '--token' : '$FANOUT_TOKEN'}: the token ${weak}`);
   return {
-    dir, targets, assign, perTarget, retries, connectTimeoutMs, idleTimeoutMs, downAfter, probeMs, maxWaitMs, maxErrors, graceMs, dbRetryMs,
+    dir, filesFrom, targets, assign, perTarget, retries, connectTimeoutMs, idleTimeoutMs, downAfter, probeMs, maxWaitMs, maxErrors, graceMs, dbRetryMs,
     bwlimit, bwlimitPerTarget, logLevel,
     include: [...(raw.include ?? [])].map(String),
     exclude: [...(raw.exclude ?? [])].map(String),

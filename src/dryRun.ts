@@ -2,6 +2,7 @@ import { lastValueFrom, reduce, tap } from 'rxjs';
 import { from } from 'rxjs';
 import type { UploadConfig } from './config.js';
 import { assignTargets } from './operators/assignTargets.js';
+import { fileListLines, listedFiles } from './sources/listedFiles.js';
 import { walkFiles } from './sources/walkFiles.js';
 import type { Assignment } from './types.js';
 
@@ -24,7 +25,8 @@ export async function dryRun(config: UploadConfig, onFile?: (a: Assignment) => v
     batchId: config.batchId, dryRun: true, assign: config.assign, total: 0, bytes: 0,
     targets: Object.fromEntries(config.targets.map((t) => [t, { files: 0, bytes: 0 }])),
   };
-  const files = walkFiles(config.dir, { include: config.include, exclude: config.exclude, minAgeMs: config.minAgeMs, followSymlinks: config.followSymlinks });
+  const walk = { include: config.include, exclude: config.exclude, minAgeMs: config.minAgeMs, followSymlinks: config.followSymlinks };
+  const files = config.filesFrom === undefined ? walkFiles(config.dir, walk) : listedFiles(config.dir, fileListLines(config.filesFrom), walk);
   return lastValueFrom(
     from(files).pipe(
       assignTargets('round-robin', config.targets),

@@ -12,6 +12,8 @@ export { createLogger, silentLogger, flushLogger, type Logger, type LoggerOption
 // the stages
 export { walkFiles, pathMatcher, type WalkOptions } from './sources/walkFiles.js';
 export { pullWithCredits } from './sources/pullWithCredits.js';
+export { windowed } from './sources/windowed.js';
+export { holdsEachFile } from './operators/holdsEachFile.js';
 export { assignTargets, ASSIGN_STRATEGIES, type AssignStrategy } from './operators/assignTargets.js';
 export { assignRoundRobin } from './operators/assignRoundRobin.js';
 export { assignLeastLoaded } from './operators/assignLeastLoaded.js';

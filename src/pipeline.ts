@@ -1,4 +1,4 @@
-import { Subject, finalize, identity, takeUntil, tap, type Observable } from 'rxjs';
+import { identity, takeUntil, type Observable } from 'rxjs';
 import type { Fleet } from './http/fleet.js';
 import type { Uploader } from './http/uploader.js';
 import type { Logger } from './logger.js';
@@ -7,9 +7,10 @@ import { planUploads } from './operators/planUploads.js';
 import { recordResults } from './operators/recordResults.js';
 import { tallyResults } from './operators/tallyResults.js';
 import { uploadFiles } from './operators/uploadFiles.js';
-import { pullWithCredits } from './sources/pullWithCredits.js';
 import { printablePath } from './pathBytes.js';
-import { walkFiles } from './sources/walkFiles.js';
+import { listedFiles } from './sources/listedFiles.js';
+import { walkFiles, type WalkOptions } from './sources/walkFiles.js';
+import { windowed } from './sources/windowed.js';
 import type { Store } from './store/types.js';
 import type { SkipReason, Tally, UploadResult } from './types.js';
 
@@ -27,6 +28,8 @@ export interface DistributeOptions {
   processId?: number | null;
   auditFormId?: number | null;
   dbRetryMs?: number;
+  /** relative paths under `dir`, one per value, taken in place of a walk (--files-from) */
+  files?: AsyncIterable<string> | Iterable<string>;
   /** files the walker may run ahead of finished (recorded) uploads */
   window?: number;
 }
@@ -49,14 +52,13 @@ export interface DistributeDeps {
  *
  *   walk -> assign -> plan -> upload -> record
  *
- * The walker pulls only against credits handed back by recorded results, so at most
- * `window` files are between the walker and the database at any time.
+ * The walker pulls only against credits (windowed): at most `window` files are between
+ * the walker and the database at any time.
  */
 export function distributeResults(opts: DistributeOptions, deps: DistributeDeps): Observable<UploadResult> {
   const { dir, targets, batchId, assign = 'round-robin', retries = 3, dbRetryMs = 60_000, window = 1024 } = opts;
   const { store, fleet, uploader, logger, stop$, signal } = deps;
-  const credits = new Subject<number>();
-  const files = walkFiles(dir, {
+  const walkOptions: WalkOptions = {
     include: opts.include,
     exclude: opts.exclude,
     minAgeMs: opts.minAgeMs,
@@ -66,15 +68,15 @@ export function distributeResults(opts: DistributeOptions, deps: DistributeDeps)
       if (reason === 'loop') logger.warn('walk_loop', { event: 'walk_loop', batchId, dir: printablePath(path) });
       deps.onSkip?.(reason, path);
     },
-  });
-  return pullWithCredits(files, window, credits).pipe(
+  };
+  const files = opts.files ? listedFiles(dir, opts.files, walkOptions) : walkFiles(dir, walkOptions);
+  return windowed(
+    files, window,
     stop$ ? takeUntil(stop$) : identity,
     assignTargets(assign, targets),
     planUploads({ store, batchId, resume: opts.resume, logger, dbRetryMs, signal }),
     uploadFiles({ fleet, uploader, logger, batchId, retries, signal }),
     recordResults({ store, batchId, processId: opts.processId, auditFormId: opts.auditFormId, logger, dbRetryMs, signal }),
-    tap(() => credits.next(1)),
-    finalize(() => credits.complete()),
   );
 }
 

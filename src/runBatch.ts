@@ -1,4 +1,6 @@
+import type { Readable } from 'node:stream';
 import { Observable, lastValueFrom, tap } from 'rxjs';
+import { startBatchRun, type BatchRun } from './batchRun.js';
 import type { UploadConfig } from './config.js';
 import { ConfigError, StoreUnavailableError, describeError } from './errors.js';
 import { Fleet } from './http/fleet.js';
@@ -8,6 +10,7 @@ import { silentLogger, type Logger } from './logger.js';
 import { addWalkSkip, emptyTally, emptyWalkSkips } from './operators/tallyResults.js';
 import { distribute } from './pipeline.js';
 import { checkReportPath, writeReport } from './report/writeReport.js';
+import { fileListLines } from './sources/listedFiles.js';
 import { openStore } from './store/openStore.js';
 import type { Store } from './store/types.js';
 import { withDbRetry } from './store/withDbRetry.js';
@@ -26,6 +29,8 @@ export interface RunBatchDeps {
   /** sees the fleet once it exists (progress displays) and every running tally */
   onStart?: (run: { fleet: Fleet; batchId: string; config: UploadConfig; store: Store }) => void;
   onTally?: (tally: Tally) => void;
+  /** where `--files-from -` reads its list (default process.stdin) */
+  stdin?: Readable;
   /** the HTTP dispatcher per target origin (tests inject undici's MockAgent); default: a Pool each */
   dispatcherFor?: UploaderOptions['dispatcherFor'];
 }
@@ -96,16 +101,18 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
     logger.warn('batch_not_started', { event: 'batch_not_started', batchId, reason: 'stopped during preflight' });
     return summary;
   }
+  let run: BatchRun | undefined;
   try {
     const zero = { total: 0, uploaded: 0, failed: 0, skipped: 0, bytes: 0, finishedAt: null };
     if (existing) await store.updateBatch(batchId, { status: 'running', ...zero });
     else await store.createBatch({ id: batchId, sourceDir: config.dir, targets: config.targets, assign: config.assign, status: 'running', ...zero, startedAt: t0 });
+    run = await startBatchRun(store, batchId, logger);
     logger.info('batch_start', { event: 'batch_start', batchId, dir: config.dir, targets: config.targets, assign: config.assign, resume: config.resume, concurrency: config.concurrency, perTarget: config.perTarget });
 
     const fleet = new Fleet(config.targets, {
       perTarget: config.perTarget, concurrency: config.concurrency, downAfter: config.downAfter, probeMs: config.probeMs,
       maxWaitMs: config.maxWaitMs, onGiveUp: (reason) => stopEarly(reason),
-      probe: (t) => probeTarget(t, config.connectTimeoutMs), logger, batchId,
+      probe: (t) => probeTarget(t, config.connectTimeoutMs), logger, batchId, onTargetState: run.noteTarget,
     });
     const uploader = new Uploader(config.targets, {
       batchId, perTarget: config.perTarget, token: config.token, connectTimeoutMs: config.connectTimeoutMs,
@@ -154,7 +161,10 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
     try {
       await lastValueFrom(
         distribute(
-          { ...config, auditFormId, processId: config.processId ?? null, window: Math.max(1024, 4 * config.concurrency) },
+          {
+            ...config, auditFormId, processId: config.processId ?? null, window: Math.max(1024, 4 * config.concurrency),
+            files: config.filesFrom === undefined ? undefined : fileListLines(config.filesFrom, deps.stdin),
+          },
           { store, fleet, uploader, logger, stop$: whenAborted(stopped.signal), signal: abort.signal, onSkip: (reason) => addWalkSkip(walkSkips, reason) },
         ).pipe(tap((t) => {
           tally = t;
@@ -164,7 +174,8 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
         { defaultValue: tally },
       );
       // the walk ran to its end and every file it found has its outcome: a row still pending is a file gone
-      if (config.resume && !interrupted && stopReason === undefined) missing = await settleMissing(store, config, logger, abort.signal);
+      // (a file list names only some files: a row it leaves out is not gone)
+      if (config.resume && !interrupted && stopReason === undefined && config.filesFrom === undefined) missing = await settleMissing(store, config, logger, abort.signal);
     } catch (err) {
       // a wait for the database cut short by the second signal (or the end of the grace period)
       const cutShort = abort.signal.aborted && err === abort.signal.reason;
@@ -197,6 +208,7 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
     await store
       .updateBatch(batchId, { status, total: summary.total, uploaded: summary.uploaded, failed: summary.failed, skipped: summary.skipped, bytes: summary.bytes, finishedAt: Date.now() })
       .catch((err) => logger.error('batch_status_unwritten', { event: 'batch_status_unwritten', batchId, error: describeError(err) }));
+    await run.finish(status, summary);
     logger.info('batch_complete', { event: 'batch_complete', ...summary });
     if (config.report) {
       // the batch is done and recorded: a report that cannot be written is logged, not fatal
@@ -206,6 +218,9 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
       );
     }
     return summary;
+  } catch (err) {
+    await run?.finish('failed', emptyTally(config.targets)); // what was recorded is in the file rows
+    throw err;
   } finally {
     if (!deps.store) await store.close().catch(() => undefined);
   }

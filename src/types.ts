@@ -11,6 +11,8 @@ export interface SourceFile {
    * (see pathBytes.ts). Such a file is recorded as failed, never uploaded.
    */
   invalidName?: true;
+  /** named by a file list but not usable (missing, or outside the dir): recorded failed with this, never uploaded */
+  error?: string;
 }
 
 /** Why the walker left something out on purpose. */
@@ -43,6 +45,15 @@ export interface Assignment {
 /** pending: not finished (the run was interrupted); its row stays pending */
 export type UploadStatus = 'uploaded' | 'failed' | 'skipped' | 'pending';
 
+/** One try of a file on one target: `retried` (tried again, here or elsewhere), `interrupted` (the run stopped it). */
+export interface UploadTry {
+  target: string;
+  startedAt: number;
+  finishedAt: number;
+  outcome: 'uploaded' | 'failed' | 'retried' | 'interrupted';
+  error: string | null;
+}
+
 export interface UploadResult {
   file: SourceFile;
   /** the target that holds the file (uploaded) or was last tried (failed); null if none was */
@@ -55,6 +66,8 @@ export interface UploadResult {
   error: string | null;
   startedAt: number | null;
   finishedAt: number | null;
+  /** every try, in order, on whichever target it was (absent when none was made) */
+  tries?: UploadTry[];
 }
 
 export interface TargetTally {

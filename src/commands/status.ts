@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { ConfigError } from '../errors.js';
 import { redactDbUrl } from '../store/createStore.js';
-import type { BatchRow, Store } from '../store/types.js';
+import type { BatchRow, FileCounts, RunRow, Store } from '../store/types.js';
 import type { CliContext } from './context.js';
 import { formatBytes, formatDuration } from './format.js';
 import { single } from './options.js';
@@ -17,7 +17,19 @@ interface StatusArgs {
 }
 
 const clock = (ms: number | null) => (ms === null ? '—' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
-const durationOf = (b: BatchRow) => (b.finishedAt === null ? null : b.finishedAt - b.startedAt);
+const NO_FILES: FileCounts = { total: 0, pending: 0, uploaded: 0, failed: 0, bytes: 0 };
+
+/**
+ * A batch's run time: the sum of its runs' durations (time spent running, not the days
+ * between a run and its resume); null while a run is going. A batch recorded before
+ * runs were kept (no run rows) has its first start to last end.
+ */
+function runTimeOf(b: BatchRow, runs: readonly RunRow[]): number | null {
+  if (b.status === 'running') return null;
+  if (runs.length === 0) return b.finishedAt === null ? null : b.finishedAt - b.startedAt;
+  return runs.reduce((sum, r) => sum + (r.finishedAt === null ? 0 : r.finishedAt - r.startedAt), 0);
+}
+const lastRunOf = ({ total, uploaded, failed, skipped, bytes }: BatchRow) => ({ total, uploaded, failed, skipped, bytes });
 /** Database text on a terminal: no control characters (a file name may hold a newline or an escape). */
 const clean = (s: string, max = Number.POSITIVE_INFINITY) => {
   const t = s.replace(/\p{Cc}/gu, ' ');
@@ -31,15 +43,18 @@ function table(header: string[], rows: string[][], right: boolean[] = []): strin
   return [line(header), ...rows.map(line)].map((l) => `  ${l}\n`).join('');
 }
 
-function batchJson(b: BatchRow) {
-  const { id, status, sourceDir, targets, assign, startedAt, finishedAt, total, uploaded, failed, skipped, bytes } = b;
-  return { id, status, sourceDir, targets, assign, startedAt, finishedAt, durationMs: durationOf(b), total, uploaded, failed, skipped, bytes };
+function batchJson(b: BatchRow, files: FileCounts, runs: readonly RunRow[]) {
+  const { id, status, sourceDir, targets, assign, startedAt, finishedAt } = b;
+  return { id, status, sourceDir, targets, assign, startedAt, finishedAt, runs: runs.length, runTimeMs: runTimeOf(b, runs), ...files, lastRun: lastRunOf(b) };
 }
 
 async function listBatches(ctx: CliContext, store: Store, db: string, json: boolean): Promise<void> {
   const batches = await store.listBatches(STATUS_LIMITS.batches);
+  const files = await store.countFilesOf(batches.map((b) => b.id));
+  const runs = new Map(await Promise.all(batches.map(async (b) => [b.id, await store.listRuns(b.id)] as const)));
+  const filesOf = (b: BatchRow) => files.get(b.id) ?? NO_FILES;
   if (json) {
-    ctx.stdout.write(`${JSON.stringify({ batches: batches.map(batchJson) })}\n`);
+    ctx.stdout.write(`${JSON.stringify({ batches: batches.map((b) => batchJson(b, filesOf(b), runs.get(b.id) ?? [])) })}\n`);
     return;
   }
   if (batches.length === 0) {
@@ -47,12 +62,15 @@ async function listBatches(ctx: CliContext, store: Store, db: string, json: bool
     return;
   }
   const rows = batches.map((b) => {
-    const d = durationOf(b);
-    return [clean(b.id), b.status, clock(b.startedAt), d === null ? (b.status === 'running' ? 'running' : '—') : formatDuration(d),
-      String(b.total), String(b.uploaded), String(b.failed), String(b.skipped), formatBytes(b.bytes)];
+    const r = runs.get(b.id) ?? [];
+    const d = runTimeOf(b, r);
+    const f = filesOf(b);
+    return [clean(b.id), b.status, clock(b.startedAt), String(r.length), d === null ? (b.status === 'running' ? 'running' : '—') : formatDuration(d),
+      String(f.total), String(f.uploaded), String(f.failed), String(f.pending), formatBytes(f.bytes)];
   });
-  ctx.stdout.write(`recent batches (newest first, at most ${STATUS_LIMITS.batches}; counts of each batch's last run):\n`);
-  ctx.stdout.write(table(['id', 'status', 'started', 'duration', 'total', 'uploaded', 'failed', 'skipped', 'bytes'], rows, [false, false, false, true, true, true, true, true, true]));
+  ctx.stdout.write(`recent batches (newest first, at most ${STATUS_LIMITS.batches}; files counted from each batch's rows over all its runs; run time: the sum of its runs):\n`);
+  ctx.stdout.write(table(['id', 'status', 'started', 'runs', 'run time', 'files', 'uploaded', 'failed', 'pending', 'bytes'], rows,
+    [false, false, false, true, true, true, true, true, true, true]));
 }
 
 async function showBatch(ctx: CliContext, store: Store, batchId: string, json: boolean): Promise<void> {
@@ -62,25 +80,33 @@ async function showBatch(ctx: CliContext, store: Store, batchId: string, json: b
   const targets = await store.targetCounts(batchId);
   const failures = await store.listFiles(batchId, { status: 'failed', limit: STATUS_LIMITS.failures });
   const calls = await store.countCalls(batchId);
+  const runs = await store.listRuns(batchId);
+  const runTimeMs = runTimeOf(batch, runs);
   if (json) {
-    const { total, uploaded, failed, skipped, bytes } = batch;
     ctx.stdout.write(`${JSON.stringify({
       batchId, status: batch.status, sourceDir: batch.sourceDir, assign: batch.assign,
-      startedAt: batch.startedAt, finishedAt: batch.finishedAt, durationMs: durationOf(batch),
+      startedAt: batch.startedAt, finishedAt: batch.finishedAt, runTimeMs,
       ...files, calls,
       targets: Object.fromEntries(targets.map(({ target, ...c }) => [target, c])),
       failures: failures.map(({ filePath, target, attempts, error, finishedAt }) => ({ filePath, target, attempts, error, finishedAt })),
-      lastRun: { total, uploaded, failed, skipped, bytes },
+      runs: runs.map(({ id: _id, batchId: _b, ...r }) => ({ ...r, durationMs: r.finishedAt === null ? null : r.finishedAt - r.startedAt })),
+      lastRun: lastRunOf(batch),
     })}\n`);
     return;
   }
-  const d = durationOf(batch);
+  const took = runTimeMs === null ? '' : `  (run time ${formatDuration(runTimeMs)}${runs.length > 0 ? `, the sum of ${runs.length} run${runs.length === 1 ? '' : 's'}` : ''})`;
   const out = [
     `batch ${clean(batch.id)} ${batch.status}\n`,
     `  dir ${clean(batch.sourceDir)}  assign ${batch.assign}\n`,
-    `  started ${clock(batch.startedAt)}  finished ${clock(batch.finishedAt)}${d === null ? '' : `  (${formatDuration(d)})`}\n`,
+    `  started ${clock(batch.startedAt)}  finished ${clock(batch.finishedAt)}${took}\n`,
     `  files ${files.total}: ${files.uploaded} uploaded, ${files.failed} failed, ${files.pending} pending; ${formatBytes(files.bytes)} uploaded; ${calls} calls\n`,
   ];
+  if (runs.length > 0) {
+    out.push('\nruns (each run\'s own counts):\n', table(['#', 'started', 'finished', 'took', 'host', 'pid', 'status', 'total', 'uploaded', 'failed', 'skipped', 'bytes'],
+      runs.map((r, i) => [String(i + 1), clock(r.startedAt), clock(r.finishedAt), r.finishedAt === null ? '—' : formatDuration(r.finishedAt - r.startedAt),
+        clean(r.host), String(r.pid), r.status, String(r.total), String(r.uploaded), String(r.failed), String(r.skipped), formatBytes(r.bytes)]),
+      [true, false, false, true, false, true, false, true, true, true, true, true]));
+  }
   if (targets.length > 0) {
     out.push('\n', table(['target', 'uploaded', 'failed', 'pending', 'bytes'],
       targets.map((t) => [clean(t.target), String(t.uploaded), String(t.failed), String(t.pending), formatBytes(t.bytes)]), [false, true, true, true, true]));

@@ -19,6 +19,7 @@ export function uploadOptions(y: Argv) {
     .positional('dir', { type: 'string', describe: 'directory of files to distribute', demandOption: true })
     .option('target', { type: 'string', nargs: 1, coerce: list, describe: 'target base URL (repeat, or a comma-separated list)' })
     .option('targets-file', { type: 'string', nargs: 1, coerce: single('targets-file'), describe: 'file with one target URL a line, # comments' })
+    .option('files-from', { type: 'string', nargs: 1, coerce: single('files-from'), describe: 'take the files this list names (paths relative to <dir>, one a line; - for stdin) instead of walking <dir>' })
     .option('include', { type: 'string', nargs: 1, coerce: list, describe: 'glob of files to take (repeatable)' })
     .option('exclude', { type: 'string', nargs: 1, coerce: list, describe: 'glob of files to leave (repeatable)' })
     .option('min-age', { type: 'string', nargs: 1, coerce: decimal('min-age'), describe: 'skip files modified less than SECONDS ago' })
@@ -146,7 +147,7 @@ export function uploadCommand(ctx: CliContext): CommandModule<object, UploadArgs
 }
 
 async function printDryRun(ctx: CliContext, config: UploadConfig): Promise<number> {
-  const plan = await dryRun(config, config.json ? undefined : (a) => ctx.stdout.write(`${printablePath(a.file.path)} -> ${a.file.invalidName ? 'none: the name is not valid UTF-8' : a.target}\n`));
+  const plan = await dryRun(config, config.json ? undefined : (a) => ctx.stdout.write(`${printablePath(a.file.path)} -> ${a.file.invalidName ? 'none: the name is not valid UTF-8' : a.file.error ? `none: ${a.file.error}` : a.target}\n`));
   if (config.json) {
     ctx.stdout.write(`${JSON.stringify(plan)}\n`);
     return 0;

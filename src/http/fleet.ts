@@ -18,6 +18,8 @@ export interface FleetOptions {
   onGiveUp?: (reason: string) => void;
   logger?: Logger;
   batchId?: string;
+  /** sees each target going down and coming back up (the run records them for the report) */
+  onTargetState?: (target: string, state: 'down' | 'up', at: number) => void;
 }
 
 export interface TargetState {
@@ -215,6 +217,8 @@ export class Fleet {
 
   private markDown(s: TargetState): void {
     s.up = false;
+    // the report draws the down period either way: a refused target is down for the rest of the run
+    this.opts.onTargetState?.(s.target, 'down', Date.now());
     if (this.refused.has(s.target)) {
       this.stopProbing(s);
     } else {
@@ -250,6 +254,7 @@ export class Fleet {
     this.outage = undefined;
     for (const t of this.probes.values()) t.unref();
     this.opts.logger?.info('target_up', { event: 'target_up', batchId: this.opts.batchId, target: s.target });
+    this.opts.onTargetState?.(s.target, 'up', Date.now());
     this.drain();
   }
 

@@ -4,7 +4,7 @@ import { writeRefusing } from './writeRefusing.js';
 import { StoreUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { describeDbError } from '../store/describeDbError.js';
-import type { CallRow, FileRow, Store } from '../store/types.js';
+import type { AttemptRow, CallRow, FileRow, Store } from '../store/types.js';
 import { withDbRetry } from '../store/withDbRetry.js';
 import type { UploadResult } from '../types.js';
 
@@ -27,6 +27,13 @@ export function outcomeRow(batchId: string, r: UploadResult): FileRow {
     sha256: r.sha256, verified: r.verified, status: r.status === 'uploaded' ? 'uploaded' : 'failed', attempts: r.attempts,
     error: r.error, startedAt: r.startedAt, finishedAt: r.finishedAt,
   };
+}
+
+/** The tries of a result as `upload_attempts` rows (numbered 1.. in the order made). */
+export function attemptRows(batchId: string, r: UploadResult): AttemptRow[] {
+  return (r.tries ?? []).map((t, i) => ({
+    batchId, filePath: r.file.path, target: t.target, attempt: i + 1, startedAt: t.startedAt, finishedAt: t.finishedAt, outcome: t.outcome, error: t.error,
+  }));
 }
 
 /**
@@ -63,7 +70,9 @@ export function recordResults(deps: RecordDeps): OperatorFunction<UploadResult, 
     const done = batch.filter((r) => r.status === 'uploaded' || r.status === 'failed');
     if (done.length === 0) return batch;
     const refused = await writeRefusing(done, (part) =>
-      withDbRetry(() => store.recordOutcomes(part.map((r) => outcomeRow(batchId, r)), part.filter((r) => r.status === 'uploaded').map(callOf)), retry),
+      withDbRetry(() => store.recordOutcomes(
+        part.map((r) => outcomeRow(batchId, r)), part.filter((r) => r.status === 'uploaded').map(callOf), part.flatMap((r) => attemptRows(batchId, r)),
+      ), retry),
       signal,
     );
     if (refused.size === 0) return batch;

@@ -7,8 +7,9 @@ import { FleetStoppedError, type Fleet } from '../http/fleet.js';
 import type { UploadOutcome } from '../http/uploader.js';
 import type { Logger } from '../logger.js';
 import { printablePath } from '../pathBytes.js';
-import type { Assignment, SourceFile, UploadResult } from '../types.js';
+import type { Assignment, SourceFile, UploadResult, UploadTry } from '../types.js';
 import { backoffMs } from './backoff.js';
+import { holdsEachFile } from './holdsEachFile.js';
 
 export interface UploadDeps {
   fleet: Fleet;
@@ -39,12 +40,13 @@ export function uploadFiles(deps: UploadDeps): OperatorFunction<Assignment, Uplo
   // default of 10 is normal here, and its warning would be a stray non-JSON line on stderr
   if (deps.signal) setMaxListeners(0, deps.signal);
   // no concurrency argument here: the fleet's slots are the limit, and the window bounds how many wait
-  return mergeMap((a) => {
+  return holdsEachFile(mergeMap((a) => {
     if (a.skip) return of(skipped(a));
     if (a.planError !== undefined) return of(unsent(a, a.planError, deps)); // plan() logged it
     if (a.file.invalidName) return of(unsent(a, badName(a, deps), deps));
+    if (a.file.error !== undefined) return of(unsent(a, a.file.error, deps)); // listedFiles: missing or refused
     return defer(() => uploadOne(a, deps));
-  });
+  }));
 }
 
 /** A file that is never sent fails with no attempt and no target charged, so the run cannot end `completed`. */
@@ -77,9 +79,12 @@ export async function uploadOne(a: Assignment, deps: UploadDeps): Promise<Upload
   let startedAt: number | null = null;
   let lastTarget: string | null = a.target;
   let lastError: string | undefined;
+  const tries: UploadTry[] = [];
   const result = (status: UploadResult['status'], extra: Partial<UploadResult> = {}): UploadResult => ({
-    file, target: lastTarget, status, sha256: null, verified: false, attempts, error: null, startedAt, finishedAt: now(), ...extra,
+    file, target: lastTarget, status, sha256: null, verified: false, attempts, error: null, startedAt, finishedAt: now(), tries, ...extra,
   });
+  const tried = (target: string, at: number, outcome: UploadTry['outcome'], error: string | null = null) =>
+    tries.push({ target, startedAt: at, finishedAt: now(), outcome, error });
 
   for (;;) {
     let lease;
@@ -94,7 +99,8 @@ export async function uploadOne(a: Assignment, deps: UploadDeps): Promise<Upload
     }
     const target = lease.target;
     lastTarget = target;
-    startedAt ??= now();
+    const triedAt = now();
+    startedAt ??= triedAt;
     attempts++;
     const n = (triesOn.get(target) ?? 0) + 1;
     triesOn.set(target, n);
@@ -102,6 +108,7 @@ export async function uploadOne(a: Assignment, deps: UploadDeps): Promise<Upload
     try {
       const out = await uploader.upload(target, file, signal);
       lease.release();
+      tried(target, triedAt, 'uploaded');
       fleet.reportSuccess(target);
       if (debug) logger.debug('file_complete', { event: 'file_complete', batchId, file: file.path, target, bytes: file.size, attempts });
       return result('uploaded', { sha256: out.sha256, verified: out.verified });
@@ -111,8 +118,10 @@ export async function uploadOne(a: Assignment, deps: UploadDeps): Promise<Upload
       if (!signal?.aborted) fleet.reportFailure(target, isHostFault(err));
       if (!signal?.aborted && isCredentialsRefused(err)) fleet.reportRefused(target, err.statusCode as number);
       lease.release();
-      if (signal?.aborted) return result('pending', { finishedAt: null });
       lastError = describeError(err);
+      // a refused token is the target's, not the file's: the file goes on elsewhere (a retry of sorts)
+      tried(target, triedAt, signal?.aborted ? 'interrupted' : err.transient || isCredentialsRefused(err) ? 'retried' : 'failed', lastError);
+      if (signal?.aborted) return result('pending', { finishedAt: null });
       if (isCredentialsRefused(err)) {
         // the token, not the file: any other target may take it (the fleet logged the target once)
         exhausted.add(target);

@@ -1,4 +1,4 @@
-import type { FileRow } from '../store/types.js';
+import type { AttemptRow, FileRow, TargetEventRow } from '../store/types.js';
 import { packLanes, peakOverlap, unionLength } from './intervals.js';
 import { niceStep } from './timeScale.js';
 import type { ReportData } from './types.js';
@@ -8,13 +8,28 @@ export const MAX_SUBLANES = 32;
 /** Most bars of the throughput chart. */
 export const MAX_BUCKETS = 240;
 
-/** An upload with both times, placed on a sub-lane of its target's lane. */
+/**
+ * A try of a file on a target, placed on a sub-lane of that target's lane: one per
+ * attempt when the batch recorded its attempts (a file that failed over is drawn on each
+ * host it was tried on, when it was tried there), else one per row (its last target).
+ */
 export interface TimedUpload {
   row: FileRow;
   start: number;
   end: number;
   sublane: number;
+  /** this try did not store the file */
   failed: boolean;
+  /** the try that settled the file (its last): the one the throughput chart counts */
+  final: boolean;
+  /** the attempt this bar is, when attempts were recorded */
+  attempt?: AttemptRow;
+}
+
+/** A time a target was down (from `target_down` to `target_up`, or to the end of the timeline). */
+export interface DownPeriod {
+  start: number;
+  end: number;
 }
 
 export interface TargetStats {
@@ -36,6 +51,7 @@ export interface TargetStats {
   sublanes: number;
   /** sorted by start */
   uploads: TimedUpload[];
+  down: DownPeriod[];
 }
 
 export interface ThroughputBucket {
@@ -64,9 +80,22 @@ const hasTimes = (r: FileRow): r is FileRow & { target: string; startedAt: numbe
   r.target !== null && r.startedAt !== null && r.finishedAt !== null;
 
 /** Everything the page shows, computed from the rows in one pass per target. */
-export function analyseReport({ batch, files }: ReportData): ReportModel {
+export function analyseReport({ batch, files, attempts = [], targetEvents = [] }: ReportData): ReportModel {
   const counts = { total: files.length, uploaded: 0, failed: 0, pending: 0, bytes: 0 };
   const byTarget = new Map<string, FileRow[]>(batch.targets.map((t) => [t, []]));
+  const triesOf = new Map<string, AttemptRow[]>();
+  for (const a of attempts) {
+    const list = triesOf.get(a.filePath);
+    if (list) list.push(a);
+    else triesOf.set(a.filePath, [a]);
+  }
+  const bars = new Map<string, Omit<TimedUpload, 'sublane'>[]>();
+  const addBar = (target: string, bar: Omit<TimedUpload, 'sublane'>) => {
+    if (!byTarget.has(target)) byTarget.set(target, []);
+    const list = bars.get(target);
+    if (list) list.push(bar);
+    else bars.set(target, [bar]);
+  };
   let t0 = batch.startedAt;
   let t1 = batch.finishedAt ?? batch.startedAt;
   for (const r of files) {
@@ -77,15 +106,28 @@ export function analyseReport({ batch, files }: ReportData): ReportModel {
       if (list.length === 0) byTarget.set(r.target, list);
       list.push(r);
     }
-    if (hasTimes(r)) {
+    const tries = triesOf.get(r.filePath);
+    if (tries) {
+      tries.forEach((a, i) => {
+        addBar(a.target, { row: r, start: a.startedAt, end: Math.max(a.startedAt, a.finishedAt), failed: a.outcome !== 'uploaded', final: i === tries.length - 1, attempt: a });
+        t0 = Math.min(t0, a.startedAt);
+        t1 = Math.max(t1, a.finishedAt, a.startedAt);
+      });
+    } else if (hasTimes(r)) {
+      addBar(r.target, { row: r, start: r.startedAt, end: Math.max(r.startedAt, r.finishedAt), failed: r.status === 'failed', final: true });
       t0 = Math.min(t0, r.startedAt);
       t1 = Math.max(t1, r.finishedAt, r.startedAt);
     }
   }
+  for (const e of targetEvents) {
+    if (!byTarget.has(e.target)) byTarget.set(e.target, []);
+    t0 = Math.min(t0, e.at);
+    t1 = Math.max(t1, e.at);
+  }
   const spanMs = t1 - t0;
   const extra = [...byTarget.keys()].filter((t) => !batch.targets.includes(t)).sort();
   const targets = [...batch.targets.filter((t, i, all) => all.indexOf(t) === i), ...extra].map((t) =>
-    targetStats(t, byTarget.get(t) ?? [], spanMs),
+    targetStats(t, byTarget.get(t) ?? [], bars.get(t) ?? [], spanMs, downPeriods(targetEvents.filter((e) => e.target === t), t1)),
   );
   return {
     t0, t1, spanMs, counts, targets,
@@ -95,22 +137,32 @@ export function analyseReport({ batch, files }: ReportData): ReportModel {
   };
 }
 
-function targetStats(target: string, rows: readonly FileRow[], spanMs: number): TargetStats {
+/** Down from each `down` to the next `up`; still down at the end: to `end`. */
+export function downPeriods(events: readonly TargetEventRow[], end: number): DownPeriod[] {
+  const out: DownPeriod[] = [];
+  let since: number | null = null;
+  for (const e of [...events].sort((a, b) => a.at - b.at)) {
+    if (e.state === 'down' && since === null) since = e.at;
+    else if (e.state === 'up' && since !== null) {
+      out.push({ start: since, end: e.at });
+      since = null;
+    }
+  }
+  if (since !== null) out.push({ start: since, end: Math.max(since, end) });
+  return out;
+}
+
+/** Counts from the rows that ended on the target; bars (and so peak and busy time) from the tries made there. */
+function targetStats(target: string, rows: readonly FileRow[], bars: readonly Omit<TimedUpload, 'sublane'>[], spanMs: number, down: DownPeriod[]): TargetStats {
   const s = { target, files: rows.length, uploaded: 0, failed: 0, pending: 0, bytes: 0 };
-  let uploadedMs = 0;
-  let uploadedTimed = 0;
-  const timed: Omit<TimedUpload, 'sublane'>[] = [];
   for (const r of rows) {
     s[r.status]++;
     if (r.status === 'uploaded') s.bytes += r.sizeBytes;
-    if (!hasTimes(r)) continue;
-    const item = { row: r, start: r.startedAt, end: Math.max(r.startedAt, r.finishedAt), failed: r.status === 'failed' };
-    timed.push(item);
-    if (r.status === 'uploaded') {
-      uploadedMs += item.end - item.start;
-      uploadedTimed++;
-    }
   }
+  const stored = bars.filter((b) => !b.failed);
+  const uploadedMs = stored.reduce((n, b) => n + b.end - b.start, 0);
+  const uploadedTimed = stored.length;
+  const timed = [...bars];
   timed.sort((a, b) => a.start - b.start || a.end - b.end);
   const { lanes, count } = packLanes(timed, MAX_SUBLANES);
   const busyMs = unionLength(timed);
@@ -122,6 +174,7 @@ function targetStats(target: string, rows: readonly FileRow[], spanMs: number): 
     peak: peakOverlap(timed),
     sublanes: count,
     uploads: timed.map((u, i) => ({ ...u, sublane: lanes[i] })),
+    down,
   };
 }
 
@@ -132,6 +185,7 @@ function throughput(targets: readonly TargetStats[], t0: number, spanMs: number)
   const buckets: ThroughputBucket[] = Array.from({ length: n }, (_, i) => ({ offsetMs: i * stepMs, uploaded: 0, failed: 0, bytes: 0 }));
   for (const t of targets) {
     for (const u of t.uploads) {
+      if (!u.final) continue; // a try that was retried or failed over: the file is counted where it ended
       const b = buckets[Math.min(n - 1, Math.floor((u.end - t0) / stepMs))];
       if (u.failed) b.failed++;
       else {

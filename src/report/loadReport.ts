@@ -4,10 +4,12 @@ import type { ReportData } from './types.js';
 
 export type { ReportData } from './types.js';
 
-/** The batch row and every file row of the batch; ConfigError when there is no such batch. */
+/** The batch row, every file row, attempt and target event of the batch; ConfigError when there is no such batch. */
 export async function loadReportData(store: Store, batchId: string): Promise<ReportData> {
   const batch = await store.getBatch(batchId);
   if (!batch) throw new ConfigError(`unknown batch "${batchId}"`);
   const files = await store.listFiles(batchId);
-  return { batch, files, generatedAt: Date.now() };
+  const attempts = await store.listAttempts(batchId);
+  const targetEvents = await store.listTargetEvents(batchId);
+  return { batch, files, attempts, targetEvents, generatedAt: Date.now() };
 }

@@ -43,9 +43,16 @@ function renderLane(t: TargetStats, index: number, top: number, height: number, 
   const label = t.target.length > 34 ? `${t.target.slice(0, 33)}…` : t.target;
   const rowY = (u: { sublane: number }) => top + PAD + u.sublane * (h + 2);
   const bars = aggregate ? mergedBars(t.uploads, scale, rowY, h) : t.uploads.map((u) => bar(u, scale, rowY(u), h)).join('');
+  // behind the bars: the times the run held the target down (failures in a row), until a probe found it back
+  const down = t.down.map((d) => {
+    const x = scale.x(d.start);
+    const tip = `down ${formatOffset(d.start - scale.t0, 1)} → ${formatOffset(d.end - scale.t0, 1)}`;
+    return `<rect class="down" x="${px(x)}" y="${top}" width="${px(Math.max(1, scale.x(d.end) - x))}" height="${height}"><title>${escapeHtml(tip)}</title></rect>`;
+  }).join('');
   return [
-    `<g class="lane" data-target="${escapeHtml(t.target)}" data-sublanes="${t.sublanes}" data-uploads="${t.uploads.length}">`,
+    `<g class="lane" data-target="${escapeHtml(t.target)}" data-sublanes="${t.sublanes}" data-uploads="${t.uploads.length}" data-peak="${t.peak}" data-down="${t.down.length}">`,
     `<rect class="lane-bg${index % 2 ? ' odd' : ''}" x="0" y="${top}" width="${LAYOUT.width}" height="${height}"/>`,
+    down,
     `<text class="lane-label" x="8" y="${top + Math.min(height / 2, 16) + 4}"><title>${escapeHtml(t.target)}</title>${escapeHtml(label)}</text>`,
     height >= 30 ? `<text class="lane-sub" x="8" y="${top + 30}">${formatCount(t.uploads.length)} uploads · peak ${t.peak} at once</text>` : '',
     bars,
@@ -56,9 +63,12 @@ function renderLane(t: TargetStats, index: number, top: number, height: number, 
 function bar(u: TimedUpload, scale: TimeScale, y: number, h: number): string {
   const x = scale.x(u.start);
   const w = Math.max(1, scale.x(u.end) - x);
-  const tip = `${u.row.filePath}\n${u.row.status}, ${u.end - u.start} ms, ${u.row.attempts} attempt${u.row.attempts === 1 ? '' : 's'}\n`
+  const what = u.attempt
+    ? `attempt ${u.attempt.attempt} of ${u.row.attempts}: ${u.attempt.outcome}${u.attempt.error ? ` (${u.attempt.error})` : ''}; the file ${u.row.status}`
+    : `${u.row.status}, ${u.row.attempts} attempt${u.row.attempts === 1 ? '' : 's'}`;
+  const tip = `${u.row.filePath}\n${what}, ${u.end - u.start} ms\n`
     + `${formatOffset(u.start - scale.t0, 1)} → ${formatOffset(u.end - scale.t0, 1)}`;
-  return `<rect class="bar${u.failed ? ' failed' : ''}" x="${px(x)}" y="${y}" width="${px(w)}" height="${h}"><title>${escapeHtml(tip)}</title></rect>`;
+  return `<rect class="bar${u.failed ? ' failed' : ''}${u.attempt?.outcome === 'retried' ? ' retried' : ''}" x="${px(x)}" y="${y}" width="${px(w)}" height="${h}"><title>${escapeHtml(tip)}</title></rect>`;
 }
 
 /**

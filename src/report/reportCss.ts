@@ -20,7 +20,7 @@ svg .tick { fill: var(--muted); text-anchor: middle; } svg .ytick { fill: var(--
 svg .ylabel, svg .lane-sub { fill: var(--muted); }
 svg .lane-bg { fill: #fff; } svg .lane-bg.odd { fill: var(--band); }
 svg .lane-label { fill: var(--ink); font-size: 12px; }
-svg .bar, svg .tp-ok { fill: var(--ok); } svg .bar.failed, svg .tp-failed { fill: var(--failed); }
+svg .bar, svg .tp-ok { fill: var(--ok); } svg .bar.failed, svg .tp-failed { fill: var(--failed); } svg .bar.retried { fill: #f0a35e; } svg .down { fill: #fde2e1; fill-opacity: 0.8; }
 svg .bar:hover, svg .bucket:hover rect { opacity: 0.6; }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 th, td { border-bottom: 1px solid var(--line); padding: 4px 10px; text-align: left; vertical-align: top; }

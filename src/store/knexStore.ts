@@ -6,7 +6,10 @@ import {
   CALL_MERGE_COLUMNS, FILE_MERGE_COLUMNS, fromBatchRecord, fromFileRecord, fromProcessRecord, pathKey, toBatchRecord, toCallRecord,
   toFileRecord, type BatchRecord, type FileRecord, type ProcessRecord,
 } from './rows.js';
-import type { BatchCounts, BatchRow, CallRow, FileRow, FileStatus, ProcessRow, Store, TargetCounts } from './types.js';
+import { fromRunRecord, toAttemptRecord, toRunRecord } from './historyRows.js';
+import type {
+  AttemptRow, BatchCounts, BatchRow, CallRow, FileCounts, FileRow, FileStatus, ProcessRow, RunEnd, RunRow, Store, TargetCounts, TargetEventRow,
+} from './types.js';
 
 /** SQLite builds a multi-row insert as a compound SELECT, which takes at most 500 terms. */
 export const MAX_ROWS_PER_STATEMENT = 500;
@@ -51,6 +54,12 @@ interface Removal {
   table: string;
   batchId: string;
   keys: readonly string[];
+}
+
+/** Plain multi-row inserts (rows that are only ever added), in the same transaction as the upserts. */
+interface Insert {
+  table: string;
+  records: readonly Record<string, unknown>[];
 }
 
 /** The part of better-sqlite3's Database this store uses. */
@@ -194,7 +203,7 @@ export class KnexStore implements Store {
     await this.write([this.fileUpserts(rows)]);
   }
 
-  async recordOutcomes(rows: readonly FileRow[], calls: readonly CallRow[]): Promise<void> {
+  async recordOutcomes(rows: readonly FileRow[], calls: readonly CallRow[], attempts: readonly AttemptRow[] = []): Promise<void> {
     // every uploaded file has a row and a call: its path is hashed once for both
     const keys = new Map<string, string>();
     const keyOf = (filePath: string) => keys.get(filePath) ?? keys.set(filePath, pathKey(filePath)).get(filePath)!;
@@ -206,7 +215,46 @@ export class KnexStore implements Store {
     }
     const callRecords = lastPerKey(calls.map((c) => toCallRecord(c, keyOf(c.filePath)))) as unknown as Record<string, unknown>[];
     const callUpsert: Upsert = { table: 'calls', records: callRecords, merge: CALL_MERGE_COLUMNS, setFirst: { status: this.callStatusOnConflict() } };
-    await this.write([files, callUpsert], [...removals].map(([batchId, ks]) => ({ table: 'calls', batchId, keys: ks })));
+    const tries: Insert = { table: 'upload_attempts', records: attempts.map((a) => toAttemptRecord(a, keyOf(a.filePath))) };
+    await this.write([files, callUpsert], [...removals].map(([batchId, ks]) => ({ table: 'calls', batchId, keys: ks })), [tries]);
+  }
+
+  async startRun(run: Omit<RunRow, 'id'>): Promise<number> {
+    // both drivers answer an insert with the new row's id (no `returning` on MySQL)
+    const [id] = await this.knex('batch_runs').insert(toRunRecord(run));
+    return Number(id);
+  }
+
+  async finishRun(id: number, end: RunEnd): Promise<void> {
+    const { status, total, uploaded, failed, skipped, bytes, finishedAt } = end;
+    await this.knex('batch_runs').where({ id }).update({ status, total, uploaded, failed, skipped, bytes, finished_at: finishedAt });
+  }
+
+  async listRuns(batchId: string): Promise<RunRow[]> {
+    return (await this.knex('batch_runs').where({ batch_id: batchId }).orderBy([{ column: 'started_at' }, { column: 'id' }])).map(fromRunRecord);
+  }
+
+  async recordTargetEvents(events: readonly TargetEventRow[]): Promise<void> {
+    for (const part of chunks(events)) {
+      await this.knex('target_events').insert(part.map((e) => ({ batch_id: e.batchId, target: e.target, state: e.state, at: e.at })));
+    }
+  }
+
+  async listAttempts(batchId: string): Promise<AttemptRow[]> {
+    const rows = await this.knex('upload_attempts as a')
+      .join('file_distributions as f', (j) => j.on('f.batch_id', 'a.batch_id').andOn('f.path_key', 'a.path_key'))
+      .where('a.batch_id', batchId)
+      .orderBy([{ column: 'a.started_at' }, { column: 'a.id' }])
+      .select<Record<string, unknown>[]>('f.file_path', 'a.target', 'a.attempt', 'a.started_at', 'a.finished_at', 'a.outcome', 'a.error');
+    return rows.map((r) => ({
+      batchId, filePath: String(r.file_path), target: String(r.target), attempt: Number(r.attempt), startedAt: Number(r.started_at),
+      finishedAt: Number(r.finished_at), outcome: String(r.outcome) as AttemptRow['outcome'], error: r.error === null ? null : String(r.error),
+    }));
+  }
+
+  async listTargetEvents(batchId: string): Promise<TargetEventRow[]> {
+    const rows = await this.knex('target_events').where({ batch_id: batchId }).orderBy([{ column: 'at' }, { column: 'id' }]);
+    return rows.map((r: Record<string, unknown>) => ({ batchId, target: String(r.target), state: String(r.state) as 'down' | 'up', at: Number(r.at) }));
   }
 
   /**
@@ -227,8 +275,8 @@ export class KnexStore implements Store {
    * Removals, then `insert ... on conflict (batch_id, path_key) do update set <merge>`, all
    * in one transaction, multi-row statements.
    */
-  private async write(upserts: readonly Upsert[], removals: readonly Removal[] = []): Promise<void> {
-    if (this.dialect === 'sqlite') return this.writeSqlite(upserts, removals);
+  private async write(upserts: readonly Upsert[], removals: readonly Removal[] = [], inserts: readonly Insert[] = []): Promise<void> {
+    if (this.dialect === 'sqlite') return this.writeSqlite(upserts, removals, inserts);
     await this.knex.transaction(async (trx) => {
       for (const { table, batchId, keys } of removals) {
         for (const part of chunks(keys)) await trx(table).where('batch_id', batchId).whereIn('path_key', part).del();
@@ -239,6 +287,7 @@ export class KnexStore implements Store {
           await trx.raw(sql, bindingsOf(part, columns) as Knex.RawBinding[]);
         }
       }
+      for (const { table, records } of inserts) for (const part of chunks(records)) await trx(table).insert(part);
     });
   }
 
@@ -248,7 +297,7 @@ export class KnexStore implements Store {
    * knex.raw every batch paid a fresh prepare of a statement with up to 7,000 bindings
    * plus knex's binding rewrite: ~30 % of the write cost (measured on the throughput run).
    */
-  private async writeSqlite(upserts: readonly Upsert[], removals: readonly Removal[]): Promise<void> {
+  private async writeSqlite(upserts: readonly Upsert[], removals: readonly Removal[], inserts: readonly Insert[]): Promise<void> {
     const client = this.knex.client as { acquireConnection(): Promise<SqliteConnection>; releaseConnection(c: SqliteConnection): Promise<void> };
     const conn = await client.acquireConnection();
     try {
@@ -277,6 +326,12 @@ export class KnexStore implements Store {
             run(sql, bindingsOf(part, columns));
           }
         }
+        for (const { table, records } of inserts) {
+          for (const part of shapedChunks(records)) {
+            const q = this.knex(table).insert(part).toSQL();
+            run(q.sql, [...q.bindings]);
+          }
+        }
       })();
     } finally {
       await client.releaseConnection(conn);
@@ -303,7 +358,19 @@ export class KnexStore implements Store {
     return row && fromProcessRecord(row);
   }
 
-  async countFiles(batchId: string): Promise<{ total: number; pending: number; uploaded: number; failed: number; bytes: number }> {
+  async countFilesOf(batchIds: readonly string[]): Promise<Map<string, FileCounts>> {
+    const out = new Map<string, FileCounts>();
+    for (const part of chunks(batchIds)) {
+      const rows = await this.knex('file_distributions').whereIn('batch_id', part).groupBy('batch_id')
+        .select<Record<string, unknown>[]>('batch_id', this.knex.raw('count(*) as total'), ...this.statusSums());
+      for (const r of rows) {
+        out.set(String(r.batch_id), { total: Number(r.total ?? 0), pending: Number(r.pending ?? 0), uploaded: Number(r.uploaded ?? 0), failed: Number(r.failed ?? 0), bytes: Number(r.bytes ?? 0) });
+      }
+    }
+    return out;
+  }
+
+  async countFiles(batchId: string): Promise<FileCounts> {
     const row = await this.knex('file_distributions')
       .where('batch_id', batchId)
       .first<Record<string, unknown> | undefined>(

@@ -60,6 +60,58 @@ export interface BatchCounts {
   finishedAt: number | null;
 }
 
+/** One row of `batch_runs`: a run of a batch (the first, or a --resume), its host and process, and that run's counts. */
+export interface RunRow {
+  id: number;
+  batchId: string;
+  startedAt: number;
+  /** null while running, or when the process died before it could close the row */
+  finishedAt: number | null;
+  host: string;
+  pid: number;
+  status: BatchStatus;
+  total: number;
+  uploaded: number;
+  failed: number;
+  skipped: number;
+  bytes: number;
+}
+
+export type RunEnd = Pick<RunRow, 'status' | 'total' | 'uploaded' | 'failed' | 'skipped' | 'bytes'> & { finishedAt: number };
+
+/** How one try of a file on one target ended: `retried` (tried again, here or on another target), `interrupted` (the run stopped it). */
+export type AttemptOutcome = 'uploaded' | 'failed' | 'retried' | 'interrupted';
+
+/** One row of `upload_attempts`: a try of a file on a target. */
+export interface AttemptRow {
+  batchId: string;
+  filePath: string;
+  target: string;
+  /** 1, 2, ... across every target the file was tried on, within one run */
+  attempt: number;
+  startedAt: number;
+  finishedAt: number;
+  outcome: AttemptOutcome;
+  error: string | null;
+}
+
+/** One row of `target_events`: a target marked down, or back up, during a run of the batch. */
+export interface TargetEventRow {
+  batchId: string;
+  target: string;
+  state: 'down' | 'up';
+  at: number;
+}
+
+/** A batch's counts from its file rows (every run together). Bytes count uploaded files only. */
+export interface FileCounts {
+  total: number;
+  pending: number;
+  uploaded: number;
+  failed: number;
+  bytes: number;
+}
+
 export interface ProcessRow {
   id: number;
   name: string;
@@ -107,12 +159,26 @@ export interface Store {
    * back to `queued` only if the bytes changed; delete the call of every row recorded
    * `failed` (no hand-off of bytes that were not delivered).
    */
-  recordOutcomes(rows: readonly FileRow[], calls: readonly CallRow[]): Promise<void>;
+  recordOutcomes(rows: readonly FileRow[], calls: readonly CallRow[], attempts?: readonly AttemptRow[]): Promise<void>;
+
+  /** a run's row, written as it starts (finishedAt null, status running); resolves to its id */
+  startRun(run: Omit<RunRow, 'id'>): Promise<number>;
+  /** close a run's row: its end, status and counts */
+  finishRun(id: number, end: RunEnd): Promise<void>;
+  /** a batch's runs, oldest first */
+  listRuns(batchId: string): Promise<RunRow[]>;
+  /** targets going down and up, in multi-row inserts */
+  recordTargetEvents(events: readonly TargetEventRow[]): Promise<void>;
+  /** a batch's attempts, ordered by start (attempts of files whose row is gone are left out) */
+  listAttempts(batchId: string): Promise<AttemptRow[]>;
+  listTargetEvents(batchId: string): Promise<TargetEventRow[]>;
 
   lookupProcess(id: number): Promise<ProcessRow | undefined>;
 
   // read side, for status and report
-  countFiles(batchId: string): Promise<{ total: number; pending: number; uploaded: number; failed: number; bytes: number }>;
+  countFiles(batchId: string): Promise<FileCounts>;
+  /** countFiles for several batches in one query (a batch without rows is absent) */
+  countFilesOf(batchIds: readonly string[]): Promise<Map<string, FileCounts>>;
   targetCounts(batchId: string): Promise<TargetCounts[]>;
   /** rows of a batch ordered by started_at (for the timeline); filtered by status when given */
   listFiles(batchId: string, opts?: { status?: FileStatus; limit?: number }): Promise<FileRow[]>;

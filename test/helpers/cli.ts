@@ -34,12 +34,13 @@ export async function cli(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<
 
 export const CLI_ENTRY = path.resolve(import.meta.dirname, '../../src/cli.ts');
 
-/** The real CLI as a child process (for signals and exit codes at the process level). */
-export function spawnCli(argv: string[], env: NodeJS.ProcessEnv = {}): ChildProcess & { done: Promise<CliRun> } {
+/** The real CLI as a child process (for signals and exit codes at the process level); `stdin` is piped in when given. */
+export function spawnCli(argv: string[], env: NodeJS.ProcessEnv = {}, opts: { stdin?: string } = {}): ChildProcess & { done: Promise<CliRun> } {
   const child = spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, ...argv], {
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  if (opts.stdin !== undefined) child.stdin?.end(opts.stdin);
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (d) => (stdout += d));

@@ -53,6 +53,12 @@ async function seed(store: Store): Promise<FileRow[]> {
     ...Array.from({ length: 4 }, (_, i) => file('new', `later/${i}.wav`, i < 2 ? A : null, { status: 'pending', attempts: 0, startedAt: null, finishedAt: null })),
   ];
   await store.recordOutcomes(rows, rows.filter((r) => r.status === 'uploaded').map(callOf));
+  // "new" ran twice: 10 s, then a resume of 2.5 s on another host, days later
+  const run = { batchId: 'new', host: 'box-1', pid: 4242, status: 'interrupted' as const, total: 64, uploaded: 30, failed: 30, skipped: 0, bytes: 3000 };
+  const first = await store.startRun({ ...run, startedAt: T0 + 100_000, finishedAt: null });
+  await store.finishRun(first, { ...run, finishedAt: T0 + 110_000 });
+  const second = await store.startRun({ ...run, host: 'box-2', pid: 7, startedAt: T0 + 200_000_000, finishedAt: null });
+  await store.finishRun(second, { ...run, status: 'completed_with_failures', total: 104, uploaded: 40, failed: 60, bytes: 0, finishedAt: T0 + 200_002_500 });
   return rows;
 }
 
@@ -76,10 +82,13 @@ forEachDatabase('fanout status', (db) => {
     const ctx = fakeContext({ FANOUT_DB: db.url });
     await runStatus([], ctx);
     const lines = ctx.out().split('\n');
-    expect(lines[0]).to.match(/^recent batches/);
-    expect(lines[1].split(/\s+/).filter(Boolean)).to.deep.equal(['id', 'status', 'started', 'duration', 'total', 'uploaded', 'failed', 'skipped', 'bytes']);
-    expect(lines[2].trim().split(/\s{2,}/)).to.deep.equal(['new', 'completed_with_failures', new Date(T0 + 100_000).toISOString().replace(/\.\d+Z$/, 'Z'), '12.5 s', '104', '40', '60', '0', '0 B']);
-    expect(lines[3].trim().split(/\s{2,}/)).to.deep.equal(['old', 'completed', new Date(T0).toISOString().replace(/\.\d+Z$/, 'Z'), '1 min 5 s', '3', '3', '0', '0', '3.0 kB']);
+    expect(lines[0]).to.match(/^recent batches .*files counted from each batch's rows over all its runs; run time: the sum of its runs/);
+    expect(lines[1].trim().split(/\s{2,}/)).to.deep.equal(['id', 'status', 'started', 'runs', 'run time', 'files', 'uploaded', 'failed', 'pending', 'bytes']);
+    // totals from the file rows (not the last run's counts); run time 10 s + 2.5 s, not the days between
+    const newBytes = rows.filter((r) => r.status === 'uploaded').reduce((n, r) => n + r.sizeBytes, 0);
+    expect(lines[2].trim().split(/\s{2,}/)).to.deep.equal(['new', 'completed_with_failures', new Date(T0 + 100_000).toISOString().replace(/\.\d+Z$/, 'Z'), '2', '12.5 s', '104', '40', '60', '4', `${(newBytes / 1000).toFixed(1)} kB`]);
+    // a batch from before runs were kept: its first start to last end
+    expect(lines[3].trim().split(/\s{2,}/)).to.deep.equal(['old', 'completed', new Date(T0).toISOString().replace(/\.\d+Z$/, 'Z'), '0', '1 min 5 s', '3', '3', '0', '0', '3.0 kB']);
     expect(lines.slice(4)).to.deep.equal(['']);
     expect(ctx.exitCode).to.equal(0);
   });
@@ -92,8 +101,9 @@ forEachDatabase('fanout status', (db) => {
     expect(batches.map((b) => b.id)).to.deep.equal(['new', 'old']);
     expect(batches[1]).to.deep.equal({
       id: 'old', status: 'completed', sourceDir: '/data/calls', targets: [A, B], assign: 'round-robin', startedAt: T0, finishedAt: T0 + 65_000,
-      durationMs: 65_000, total: 3, uploaded: 3, failed: 0, skipped: 0, bytes: 3000,
+      runs: 0, runTimeMs: 65_000, total: 3, uploaded: 3, failed: 0, pending: 0, bytes: 3000, lastRun: { total: 3, uploaded: 3, failed: 0, skipped: 0, bytes: 3000 },
     });
+    expect(batches[0]).to.include({ runs: 2, runTimeMs: 12_500, total: 104, uploaded: 40, failed: 60, pending: 4 });
   });
 
   it('should give one batch counted from its rows with --batch-id --json', async () => {
@@ -104,7 +114,7 @@ forEachDatabase('fanout status', (db) => {
     const count = (f: (r: FileRow) => boolean) => rows.filter(f).length;
     const uploadedBytes = (t: string) => rows.filter((r) => r.status === 'uploaded' && r.target === t).reduce((n, r) => n + r.sizeBytes, 0);
     expect(s).to.deep.include({
-      batchId: 'new', status: 'completed_with_failures', durationMs: 12_500,
+      batchId: 'new', status: 'completed_with_failures', runTimeMs: 12_500,
       total: rows.length, uploaded: count((r) => r.status === 'uploaded'), failed: count((r) => r.status === 'failed'),
       pending: count((r) => r.status === 'pending'), bytes: uploadedBytes(A) + uploadedBytes(B), calls: 40,
       lastRun: { total: 104, uploaded: 40, failed: 60, skipped: 0, bytes: 0 },
@@ -113,6 +123,10 @@ forEachDatabase('fanout status', (db) => {
       [A]: { uploaded: 20, failed: 0, pending: 2, bytes: uploadedBytes(A) },
       [B]: { uploaded: 20, failed: 60, pending: 0, bytes: uploadedBytes(B) },
     });
+    expect(s.runs).to.deep.equal([
+      { startedAt: T0 + 100_000, finishedAt: T0 + 110_000, durationMs: 10_000, host: 'box-1', pid: 4242, status: 'interrupted', total: 64, uploaded: 30, failed: 30, skipped: 0, bytes: 3000 },
+      { startedAt: T0 + 200_000_000, finishedAt: T0 + 200_002_500, durationMs: 2500, host: 'box-2', pid: 7, status: 'completed_with_failures', total: 104, uploaded: 40, failed: 60, skipped: 0, bytes: 0 },
+    ]);
     expect(s.failures).to.have.length(STATUS_LIMITS.failures);
     expect(s.failures[0]).to.deep.equal({ filePath: 'bad/00.wav', target: B, attempts: 4, error: 'HTTP 503\nline two \u001b[31mred', finishedAt: T0 + 30 });
   });
@@ -124,6 +138,10 @@ forEachDatabase('fanout status', (db) => {
     expect(out).to.match(/^batch new completed_with_failures\n/);
     expect(out).to.include('  files 104: 40 uploaded, 60 failed, 4 pending; ');
     expect(out).to.include('; 40 calls\n');
+    expect(out).to.include('(run time 12.5 s, the sum of 2 runs)\n');
+    expect(out).to.include("\nruns (each run's own counts):\n");
+    expect(out).to.match(/\n {2}1 +\S+ +\S+ +10\.0 s +box-1 +4242 +interrupted +64 +30 +30 +0 +3\.0 kB\n/);
+    expect(out).to.match(/\n {2}2 +\S+ +\S+ +2\.5 s +box-2 +7 +completed_with_failures +104 +40 +60 +0 +0 B\n/);
     expect(out).to.match(new RegExp(`\\n  ${A} +20 +0 +2 +\\d`));
     expect(out).to.match(new RegExp(`\\n  ${B} +20 +60 +0 +\\d`));
     expect(out).to.include(`failed files (first ${STATUS_LIMITS.failures} of 60):\n`);

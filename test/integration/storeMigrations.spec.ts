@@ -6,7 +6,13 @@ import { pathKey } from '../../src/store/rows.js';
 import type { Store } from '../../src/store/types.js';
 import { forEachDatabase } from '../helpers/db.js';
 
-const TABLES = ['batches', 'file_distributions', 'calls', 'processes'];
+const TABLES = ['batches', 'file_distributions', 'calls', 'processes', 'batch_runs', 'upload_attempts', 'target_events'];
+
+/** Roll back, newest first, until the migration `name` is undone too. */
+async function downThrough(store: Store, name: string): Promise<void> {
+  const migrationSource = new FanoutMigrationSource();
+  while ((await store.knex('knex_migrations').pluck('name')).includes(name)) await store.knex.migrate.down({ migrationSource });
+}
 
 forEachDatabase('store migrations', (ctx) => {
   let store: Store;
@@ -20,7 +26,7 @@ forEachDatabase('store migrations', (ctx) => {
     await store.migrate();
     for (const table of TABLES) expect(await store.knex.schema.hasTable(table), table).to.equal(true);
     const applied = await store.knex('knex_migrations').pluck('name');
-    expect(applied).to.deep.equal(['20261129000000_initial', '20261129120000_path_key_prefix', '20261201000000_text_paths_call_sha256']);
+    expect(applied).to.deep.equal(['20261129000000_initial', '20261129120000_path_key_prefix', '20261201000000_text_paths_call_sha256', '20261201110000_runs_attempts_target_events']);
   });
 
   it('should find nothing to do from a second store on the same database', async () => {
@@ -74,8 +80,7 @@ forEachDatabase('store migrations', (ctx) => {
     expect([...found.keys()]).to.have.members(paths);
 
     // the later migrations first, then the prefix
-    await store.knex.migrate.down({ migrationSource });
-    await store.knex.migrate.down({ migrationSource });
+    await downThrough(store, '20261129120000_path_key_prefix');
     for (const table of ['file_distributions', 'calls']) {
       const rows = (await store.knex(table).select('file_path', 'path_key')) as { file_path: string; path_key: string }[];
       for (const r of rows) expect(r.path_key, `${table} ${r.file_path}`).to.equal(sha(r.file_path));
@@ -104,8 +109,7 @@ forEachDatabase('store migrations', (ctx) => {
   });
 
   it('should add calls.sha256 to existing calls, as null, and drop it on rollback', async () => {
-    const migrationSource = new FanoutMigrationSource();
-    await store.knex.migrate.down({ migrationSource });
+    await downThrough(store, '20261201000000_text_paths_call_sha256');
     expect(await store.knex.schema.hasColumn('calls', 'sha256')).to.equal(false);
     await store.knex('calls').insert({ batch_id: 'sha', file_path: 'old.wav', path_key: pathKey('old.wav'), file_name: 'old.wav', target: 't', created_at: 1 });
     await store.migrate();

@@ -13,17 +13,21 @@ function fakeStore(calls: unknown[][] = []): Store {
       calls.push([batchId, opts]);
       return [row('a', 'http://a:1', 0, 1)];
     },
+    listAttempts: async (batchId: string) => [{ batchId, filePath: 'a', target: 'http://a:1', attempt: 1, startedAt: 0, finishedAt: 1, outcome: 'uploaded', error: null }],
+    listTargetEvents: async (batchId: string) => [{ batchId, target: 'http://a:1', state: 'down', at: 0 }],
   } as unknown as Store;
 }
 
 describe('loadReportData', () => {
-  it('should read the batch and all its file rows', async () => {
+  it('should read the batch, all its file rows, its attempts and its targets\' down and up', async () => {
     const calls: unknown[][] = [];
     const before = Date.now();
     const d = await loadReportData(fakeStore(calls), 'b-report');
     expect(d.batch.id).to.equal('b-report');
     expect(d.files.map((f) => f.filePath)).to.deep.equal(['a']);
     expect(calls).to.deep.equal([['b-report', undefined]]);
+    expect(d.attempts?.map((a) => [a.filePath, a.target, a.outcome])).to.deep.equal([['a', 'http://a:1', 'uploaded']]);
+    expect(d.targetEvents?.map((e) => [e.target, e.state])).to.deep.equal([['http://a:1', 'down']]);
     expect(d.generatedAt).to.be.at.least(before);
   });
 

@@ -1,0 +1,52 @@
+import os from 'node:os';
+import { describeError } from './errors.js';
+import type { Logger } from './logger.js';
+import type { Store, TargetEventRow } from './store/types.js';
+import type { BatchStatus, Tally } from './types.js';
+
+export interface BatchRun {
+  /** a target went down or came back up (Fleet's onTargetState): kept, and written in batches */
+  noteTarget(target: string, state: 'down' | 'up', at: number): void;
+  /** close the run's row with how it ended; a database that cannot take it is logged, not thrown */
+  finish(status: BatchStatus, counts: Pick<Tally, 'total' | 'uploaded' | 'failed' | 'skipped' | 'bytes'>): Promise<void>;
+}
+
+const EVENTS_PER_WRITE = 50;
+
+/**
+ * One run of a batch in `batch_runs`: written as the run starts (this host and process,
+ * status running), closed at its end. A batch resumed three times has four rows, so its
+ * history adds up; a row left `running` with no end is a run whose process died.
+ */
+export async function startBatchRun(store: Store, batchId: string, logger: Logger): Promise<BatchRun> {
+  const id = await store.startRun({
+    batchId, startedAt: Date.now(), finishedAt: null, host: os.hostname(), pid: process.pid, status: 'running',
+    total: 0, uploaded: 0, failed: 0, skipped: 0, bytes: 0,
+  });
+  let finished = false;
+  let events: TargetEventRow[] = [];
+  // a few rows a run (a target flapping every probe is still a handful a minute): written
+  // every EVENTS_PER_WRITE and at the end, off the upload path, a failure only logged
+  const flush = async () => {
+    const part = events;
+    events = [];
+    if (part.length > 0) {
+      await store.recordTargetEvents(part)
+        .catch((err) => logger.error('target_events_unrecorded', { event: 'target_events_unrecorded', batchId, count: part.length, error: describeError(err) }));
+    }
+  };
+  let writing = Promise.resolve();
+  return {
+    noteTarget(target, state, at) {
+      events.push({ batchId, target, state, at });
+      if (events.length >= EVENTS_PER_WRITE) writing = writing.then(flush);
+    },
+    async finish(status, { total, uploaded, failed, skipped, bytes }) {
+      if (finished) return;
+      finished = true;
+      await (writing = writing.then(flush));
+      await store.finishRun(id, { status, total, uploaded, failed, skipped, bytes, finishedAt: Date.now() })
+        .catch((err) => logger.error('run_unrecorded', { event: 'run_unrecorded', batchId, run: id, error: describeError(err) }));
+    },
+  };
+}
