@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as initial from './migrations/20261129000000_initial.js';
 import * as pathKeyPrefix from './migrations/20261129120000_path_key_prefix.js';
 import * as textPathsCallSha256 from './migrations/20261201000000_text_paths_call_sha256.js';
+import * as leasesClaimsWorkers from './migrations/20261201120000_leases_claims_workers.js';
 
 export interface NamedMigration extends Knex.Migration {
   name: string;
@@ -12,6 +13,7 @@ const MIGRATIONS: readonly NamedMigration[] = [
   { name: '20261129000000_initial', up: initial.up, down: initial.down },
   { name: '20261129120000_path_key_prefix', up: pathKeyPrefix.up, down: pathKeyPrefix.down },
   { name: '20261201000000_text_paths_call_sha256', up: textPathsCallSha256.up, down: textPathsCallSha256.down },
+  { name: '20261201120000_leases_claims_workers', up: leasesClaimsWorkers.up, down: leasesClaimsWorkers.down },
 ];
 
 /**

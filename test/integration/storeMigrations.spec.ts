@@ -20,7 +20,7 @@ forEachDatabase('store migrations', (ctx) => {
     await store.migrate();
     for (const table of TABLES) expect(await store.knex.schema.hasTable(table), table).to.equal(true);
     const applied = await store.knex('knex_migrations').pluck('name');
-    expect(applied).to.deep.equal(['20261129000000_initial', '20261129120000_path_key_prefix', '20261201000000_text_paths_call_sha256']);
+    expect(applied).to.deep.equal(['20261129000000_initial', '20261129120000_path_key_prefix', '20261201000000_text_paths_call_sha256', '20261201120000_leases_claims_workers']);
   });
 
   it('should find nothing to do from a second store on the same database', async () => {
@@ -74,8 +74,7 @@ forEachDatabase('store migrations', (ctx) => {
     expect([...found.keys()]).to.have.members(paths);
 
     // the later migrations first, then the prefix
-    await store.knex.migrate.down({ migrationSource });
-    await store.knex.migrate.down({ migrationSource });
+    await downTo(store, '20261129000000_initial');
     for (const table of ['file_distributions', 'calls']) {
       const rows = (await store.knex(table).select('file_path', 'path_key')) as { file_path: string; path_key: string }[];
       for (const r of rows) expect(r.path_key, `${table} ${r.file_path}`).to.equal(sha(r.file_path));
@@ -104,8 +103,7 @@ forEachDatabase('store migrations', (ctx) => {
   });
 
   it('should add calls.sha256 to existing calls, as null, and drop it on rollback', async () => {
-    const migrationSource = new FanoutMigrationSource();
-    await store.knex.migrate.down({ migrationSource });
+    await downTo(store, '20261129120000_path_key_prefix');
     expect(await store.knex.schema.hasColumn('calls', 'sha256')).to.equal(false);
     await store.knex('calls').insert({ batch_id: 'sha', file_path: 'old.wav', path_key: pathKey('old.wav'), file_name: 'old.wav', target: 't', created_at: 1 });
     await store.migrate();
@@ -113,6 +111,13 @@ forEachDatabase('store migrations', (ctx) => {
     await store.knex('calls').del();
   });
 });
+
+/** Roll back, newest first, until `name` is the latest migration applied (later migrations come and go). */
+async function downTo(store: Store, name: string): Promise<void> {
+  const migrationSource = new FanoutMigrationSource();
+  const latest = async () => ((await store.knex('knex_migrations').orderBy('id', 'desc').first('name')) as { name: string }).name;
+  while ((await latest()) !== name) await store.knex.migrate.down({ migrationSource });
+}
 
 /** Every column that takes part in an index of `table`. */
 async function indexedColumns(store: Store, table: string): Promise<string[]> {
