@@ -106,8 +106,9 @@ export interface Store {
    * the calls rows, an existing call taking the new target, name, time and bytes and going
    * back to `queued` only if the bytes changed; delete the call of every row recorded
    * `failed` (no hand-off of bytes that were not delivered).
+   * Given `trx`, the writes join that transaction (a worker's fenced write, work/fencedStore).
    */
-  recordOutcomes(rows: readonly FileRow[], calls: readonly CallRow[]): Promise<void>;
+  recordOutcomes(rows: readonly FileRow[], calls: readonly CallRow[], trx?: Knex.Transaction): Promise<void>;
 
   lookupProcess(id: number): Promise<ProcessRow | undefined>;
 
