@@ -118,5 +118,13 @@ describe('fanout work: three workers, one killed (MariaDB)', function () {
     await assertInvariants(store, 'w3', tree, new Map(fleet.urls.map((u, i) => [u, fleet.dirs[i]])), { complete: true, allowDuplicates: true });
     const gone = await store.knex('workers').where({ id }).first('stopped_at');
     expect(gone?.stopped_at, 'the dead worker was pruned').to.not.equal(null);
+    const status = await cli(['status', '--batch-id', 'w3', '--db', db, '--json']);
+    expect(status.code, status.stderr).to.equal(0);
+    const ws = JSON.parse(status.stdout).workers as { pid: number; state: string; done: number }[];
+    expect(ws.map((w) => w.state).sort()).to.deep.equal(['gone', 'stopped', 'stopped']);
+    expect(ws.find((w) => w.pid === victim.pid)?.state).to.equal('gone');
+    expect(ws.reduce((n, w) => n + w.done, 0)).to.equal(tree.files.size);
+    const text = await cli(['status', '--batch-id', 'w3', '--db', db]);
+    expect(text.stdout).to.match(/workers:\n.*host.*pid.*last heartbeat.*targets held.*files done.*state/);
   });
 });
