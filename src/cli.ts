@@ -25,7 +25,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext = processC
   const parser = yargs([...argv])
     .scriptName('fanout')
     .strict()
-    .demandCommand(1, 'name a command: upload, serve, report, migrate, status or demo')
+    .demandCommand(1, 'name a command: upload, plan, work, serve, report, migrate, status or demo')
     .recommendCommands()
     .parserConfiguration({ 'duplicate-arguments-array': true, 'strip-aliased': true })
     .help()

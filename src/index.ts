@@ -14,6 +14,8 @@ export { walkFiles, pathMatcher, type WalkOptions } from './sources/walkFiles.js
 export { pullWithCredits } from './sources/pullWithCredits.js';
 export { windowed } from './sources/windowed.js';
 export { holdsEachFile } from './operators/holdsEachFile.js';
+export { claimFiles, type ClaimFilesOptions, type ClaimedAssignment } from './sources/claimFiles.js';
+export { claimRows, renewClaims, releaseClaims, pendingCount, type ClaimedRow, type ClaimOptions } from './store/claimQueries.js';
 export { assignTargets, ASSIGN_STRATEGIES, type AssignStrategy } from './operators/assignTargets.js';
 export { assignRoundRobin } from './operators/assignRoundRobin.js';
 export { assignLeastLoaded } from './operators/assignLeastLoaded.js';
@@ -30,6 +32,10 @@ export { runBatch, probeTarget, type RunBatchDeps } from './runBatch.js';
 export { openStore, type OpenStoreOptions } from './store/openStore.js';
 export { normaliseUploadConfig, newBatchId, normaliseTarget, DEFAULTS, type RawUploadArgs, type UploadConfig } from './config.js';
 export { dryRun, type DryRunPlan } from './dryRun.js';
+export { planBatch, type PlanSummary } from './runs/planBatch.js';
+export { runWorker, type WorkConfig, type WorkSummary } from './work/runWorker.js';
+export { fencedStore } from './work/fencedStore.js';
+export { HeldFleet } from './work/heldFleet.js';
 
 // the parts at the edges
 export { Fleet, FleetStoppedError, type FleetOptions, type Lease, type TargetState } from './http/fleet.js';

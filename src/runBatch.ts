@@ -12,6 +12,8 @@ import { distribute } from './pipeline.js';
 import { checkReportPath, writeReport } from './report/writeReport.js';
 import { fileListLines } from './sources/listedFiles.js';
 import { openStore } from './store/openStore.js';
+import { holdBatch, type BatchHold } from './runs/batchLease.js';
+import { checkResumeDir } from './runs/resumeFromBatch.js';
 import type { Store } from './store/types.js';
 import { withDbRetry } from './store/withDbRetry.js';
 import type { BatchStatus, Summary, Tally } from './types.js';
@@ -74,6 +76,7 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
   let store: Store;
   let existing: Awaited<ReturnType<Store['getBatch']>>;
   let auditFormId: number | null = null;
+  let hold: BatchHold | undefined;
   try {
     if (config.report) await checkReportPath(config.report, 'report');
     store = deps.store ?? (await openStore(config, logger));
@@ -86,7 +89,13 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
       existing = await store.getBatch(batchId);
       if (config.resume && !existing) throw new ConfigError(`no batch "${batchId}" to resume`);
       if (!config.resume && existing) throw new ConfigError(`batch "${batchId}" already exists: add --resume to continue it`);
+      // one run of a batch at a time: a second one refuses, naming the first
+      if (existing) {
+        checkResumeDir(existing, config.dir);
+        hold = await holdBatch(store, batchId, { logger });
+      }
     } catch (err) {
+      await hold?.release();
       if (!deps.store) await store.close().catch(() => undefined);
       throw err;
     }
@@ -96,6 +105,7 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
   if (deps.stop?.aborted || deps.abort?.aborted) {
     // stopped during preflight: the batch is not started, so nothing is walked or written
     // (not even the batch row; an existing one, on --resume, is left as it was)
+    await hold?.release();
     if (!deps.store) await store.close().catch(() => undefined);
     const summary: Summary = { batchId, status: 'interrupted', ...emptyTally(config.targets), pending: 0, durationMs: Date.now() - t0, ...emptyWalkSkips() };
     logger.warn('batch_not_started', { event: 'batch_not_started', batchId, reason: 'stopped during preflight' });
@@ -106,8 +116,10 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
     const zero = { total: 0, uploaded: 0, failed: 0, skipped: 0, bytes: 0, finishedAt: null };
     if (existing) await store.updateBatch(batchId, { status: 'running', ...zero });
     else await store.createBatch({ id: batchId, sourceDir: config.dir, targets: config.targets, assign: config.assign, status: 'running', ...zero, startedAt: t0 });
+    hold ??= await holdBatch(store, batchId, { logger });
     run = await startBatchRun(store, batchId, logger);
     logger.info('batch_start', { event: 'batch_start', batchId, dir: config.dir, targets: config.targets, assign: config.assign, resume: config.resume, concurrency: config.concurrency, perTarget: config.perTarget });
+    if (hold.takenOver) logger.warn('batch_lease_taken_over', { event: 'batch_lease_taken_over', batchId, from: hold.takenOver, why: 'its process is gone' });
 
     const fleet = new Fleet(config.targets, {
       perTarget: config.perTarget, concurrency: config.concurrency, downAfter: config.downAfter, probeMs: config.probeMs,
@@ -151,6 +163,8 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
     else deps.stop?.addEventListener('abort', onStop, { once: true });
     if (deps.abort?.aborted) onAbort();
     else deps.abort?.addEventListener('abort', onAbort, { once: true });
+    // another run took the batch over (this one stalled past its lease): stop taking files
+    hold.lost.addEventListener('abort', onStop, { once: true });
 
     // every tally counts recorded results only: when the stream fails, the last one seen
     // is what the database holds
@@ -190,6 +204,7 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
       clearTimeout(grace);
       deps.stop?.removeEventListener('abort', onStop);
       deps.abort?.removeEventListener('abort', onAbort);
+      hold.lost.removeEventListener('abort', onStop);
       // files still waiting for a slot end pending, quietly (not "every target is down")
       fleet.stop();
       await (abort.signal.aborted ? uploader.destroy() : uploader.close());
@@ -222,6 +237,7 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
     await run?.finish('failed', emptyTally(config.targets)); // what was recorded is in the file rows
     throw err;
   } finally {
+    await hold?.release();
     if (!deps.store) await store.close().catch(() => undefined);
   }
 }

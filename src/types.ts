@@ -85,7 +85,7 @@ export interface Tally {
   targets: Record<string, TargetTally>;
 }
 
-export type BatchStatus = 'running' | 'completed' | 'completed_with_failures' | 'interrupted' | 'failed';
+export type BatchStatus = 'planned' | 'running' | 'completed' | 'completed_with_failures' | 'interrupted' | 'failed';
 
 export interface Summary extends Tally, WalkSkips {
   batchId: string;

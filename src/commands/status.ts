@@ -2,6 +2,9 @@ import type { CommandModule } from 'yargs';
 import { ConfigError } from '../errors.js';
 import { redactDbUrl } from '../store/createStore.js';
 import type { BatchRow, FileCounts, RunRow, Store } from '../store/types.js';
+import { doneByWorker } from '../store/claimQueries.js';
+import { targetHolders } from '../store/targetLeaseQueries.js';
+import { listWorkers } from '../store/workerQueries.js';
 import type { CliContext } from './context.js';
 import { formatBytes, formatDuration } from './format.js';
 import { single } from './options.js';
@@ -82,6 +85,7 @@ async function showBatch(ctx: CliContext, store: Store, batchId: string, json: b
   const calls = await store.countCalls(batchId);
   const runs = await store.listRuns(batchId);
   const runTimeMs = runTimeOf(batch, runs);
+  const workers = await workersOf(store, batchId);
   if (json) {
     ctx.stdout.write(`${JSON.stringify({
       batchId, status: batch.status, sourceDir: batch.sourceDir, assign: batch.assign,
@@ -91,6 +95,7 @@ async function showBatch(ctx: CliContext, store: Store, batchId: string, json: b
       failures: failures.map(({ filePath, target, attempts, error, finishedAt }) => ({ filePath, target, attempts, error, finishedAt })),
       runs: runs.map(({ id: _id, batchId: _b, ...r }) => ({ ...r, durationMs: r.finishedAt === null ? null : r.finishedAt - r.startedAt })),
       lastRun: lastRunOf(batch),
+      workers,
     })}\n`);
     return;
   }
@@ -110,6 +115,10 @@ async function showBatch(ctx: CliContext, store: Store, batchId: string, json: b
   if (targets.length > 0) {
     out.push('\n', table(['target', 'uploaded', 'failed', 'pending', 'bytes'],
       targets.map((t) => [clean(t.target), String(t.uploaded), String(t.failed), String(t.pending), formatBytes(t.bytes)]), [false, true, true, true, true]));
+  }
+  if (workers.length > 0) {
+    out.push('\nworkers:\n', table(['host', 'pid', 'last heartbeat', 'targets held', 'files done', 'state'],
+      workers.map((w) => [clean(w.host), String(w.pid), clock(w.heartbeatAt), String(w.targets.length), String(w.done), w.state]), [false, true, false, true, true, false]));
   }
   if (failures.length > 0) {
     const shown = files.failed > failures.length ? `first ${failures.length} of ${files.failed}` : String(files.failed);
@@ -136,4 +145,16 @@ export function statusCommand(ctx: CliContext): CommandModule<object, StatusArgs
       ctx.exitCode = 0;
     },
   };
+}
+
+/** `fanout work` processes of the batch: alive while they heartbeat (within 30 s), stopped or gone after. */
+async function workersOf(store: Store, batchId: string) {
+  const [workers, done, holders] = await Promise.all([listWorkers(store.knex, batchId), doneByWorker(store.knex, batchId), targetHolders(store.knex, batchId)]);
+  const now = Date.now();
+  return workers.map((w) => ({
+    host: w.host, pid: w.pid, heartbeatAt: w.heartbeatAt,
+    targets: holders.filter((h) => h.holder === w.id).map((h) => h.target),
+    done: done.get(w.id) ?? 0,
+    state: w.stoppedAt === null && now - w.heartbeatAt < 30_000 ? 'alive' : w.stoppedAt !== null && w.stoppedAt > w.heartbeatAt ? 'stopped' : 'gone',
+  }));
 }

@@ -8,7 +8,8 @@ import { ASSIGN_STRATEGIES } from '../operators/assignTargets.js';
 import { LogRouter } from '../progress/logRouter.js';
 import { progressIntervalFrom, startProgress, wantsBars } from '../progress/startProgress.js';
 import { runBatch } from '../runBatch.js';
-import type { Summary } from '../types.js';
+import { fillFromBatch } from '../runs/resumeFromBatch.js';
+import type { Assignment, Summary } from '../types.js';
 import type { CliContext } from './context.js';
 import { decimal, int, list, single } from './options.js';
 import { formatBytes, formatSummary } from './format.js';
@@ -16,7 +17,7 @@ import { printablePath } from '../pathBytes.js';
 
 export function uploadOptions(y: Argv) {
   return y
-    .positional('dir', { type: 'string', describe: 'directory of files to distribute', demandOption: true })
+    .positional('dir', { type: 'string', describe: 'directory of files to distribute (with --resume: default the batch\'s own)' })
     .option('target', { type: 'string', nargs: 1, coerce: list, describe: 'target base URL (repeat, or a comma-separated list)' })
     .option('targets-file', { type: 'string', nargs: 1, coerce: single('targets-file'), describe: 'file with one target URL a line, # comments' })
     .option('files-from', { type: 'string', nargs: 1, coerce: single('files-from'), describe: 'take the files this list names (paths relative to <dir>, one a line; - for stdin) instead of walking <dir>' })
@@ -54,7 +55,7 @@ export function uploadOptions(y: Argv) {
     .option('report', { type: 'string', nargs: 1, coerce: single('report'), describe: 'write the timeline report (HTML) when the batch ends' });
 }
 
-type UploadArgs = RawUploadArgs & { targetsFile?: string; logFormat?: LogFormat; metricsPort?: number };
+type UploadArgs = Omit<RawUploadArgs, 'dir'> & { dir?: string; targetsFile?: string; logFormat?: LogFormat; metricsPort?: number };
 
 /** Text for a person at a terminal; JSON for files, pipes and log collectors. */
 export function logFormatFor(flag: LogFormat | undefined, isTTY: boolean, logFile: string | undefined): LogFormat {
@@ -79,13 +80,13 @@ export function exitCodeOf(s: Summary): number {
 
 export function uploadCommand(ctx: CliContext): CommandModule<object, UploadArgs> {
   return {
-    command: 'upload <dir>',
+    command: 'upload [dir]',
     describe: 'distribute the files of a directory across the targets',
     builder: (y) => uploadOptions(y) as unknown as Argv<UploadArgs>,
     handler: async (argv) => {
       let config: UploadConfig;
       try {
-        config = await normaliseUploadConfig(argv, ctx.env);
+        config = await normaliseUploadConfig(await fillFromBatch(argv, ctx.env), ctx.env);
       } catch (err) {
         if (err instanceof ConfigError) throw err;
         throw new ConfigError(describeError(err));
@@ -147,12 +148,16 @@ export function uploadCommand(ctx: CliContext): CommandModule<object, UploadArgs
 }
 
 async function printDryRun(ctx: CliContext, config: UploadConfig): Promise<number> {
-  const plan = await dryRun(config, config.json ? undefined : (a) => ctx.stdout.write(`${printablePath(a.file.path)} -> ${a.file.invalidName ? 'none: the name is not valid UTF-8' : a.file.error ? `none: ${a.file.error}` : a.target}\n`));
+  const line = (a: Assignment) =>
+    a.skip
+      ? `${printablePath(a.file.path)} skipped: uploaded to ${a.target ?? '?'}`
+      : `${printablePath(a.file.path)} -> ${a.file.invalidName ? 'none: the name is not valid UTF-8' : a.file.error ? `none: ${a.file.error}` : a.target}`;
+  const plan = await dryRun(config, config.json ? undefined : (a) => ctx.stdout.write(`${line(a)}\n`));
   if (config.json) {
     ctx.stdout.write(`${JSON.stringify(plan)}\n`);
     return 0;
   }
-  ctx.stdout.write(`\nplan (${config.assign}${config.assign === 'least-loaded' ? ': decided at upload time, even split shown' : ''}): ${plan.total} files, ${formatBytes(plan.bytes)}\n`);
+  ctx.stdout.write(`\nplan (${config.assign}${config.assign === 'least-loaded' ? ': decided at upload time, even split shown' : ''}): ${plan.total} files, ${formatBytes(plan.bytes)}${plan.skipped === undefined ? '' : `; ${plan.skipped} already uploaded, skipped`}\n`);
   for (const [t, v] of Object.entries(plan.targets)) ctx.stdout.write(`  ${t}  ${v.files} files  ${formatBytes(v.bytes)}\n`);
   return 0;
 }

@@ -38,8 +38,8 @@ export function pendingRow(batchId: string, a: Assignment): FileRow {
 }
 
 
-/** On --resume: what to do with a file that already has a row. */
-async function decide(a: Assignment, row: FileRow | undefined): Promise<Assignment> {
+/** On --resume: what to do with a file that already has a row (also what `--dry-run --resume` shows). */
+export async function resumeDecision(a: Assignment, row: FileRow | undefined): Promise<Assignment> {
   if (!row) return a;
   if (row.status === 'uploaded') {
     // same size and mtime: as recorded. Same size, mtime moved: only the content can tell.
@@ -72,7 +72,7 @@ export function planUploads(deps: PlanDeps): OperatorFunction<Assignment, Assign
     let planned = batch;
     if (resume) {
       const rows = await withDbRetry(() => store.findFiles(batchId, batch.map((a) => a.file.path)), { retryMs: dbRetryMs, logger, what: 'read', signal });
-      planned = await Promise.all(batch.map((a) => decide(a, rows.get(a.file.path))));
+      planned = await Promise.all(batch.map((a) => resumeDecision(a, rows.get(a.file.path))));
     }
     const toWrite = planned.filter((a) => !a.skip);
     if (toWrite.length === 0) return planned;

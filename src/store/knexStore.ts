@@ -203,7 +203,7 @@ export class KnexStore implements Store {
     await this.write([this.fileUpserts(rows)]);
   }
 
-  async recordOutcomes(rows: readonly FileRow[], calls: readonly CallRow[], attempts: readonly AttemptRow[] = []): Promise<void> {
+  async recordOutcomes(rows: readonly FileRow[], calls: readonly CallRow[], attempts: readonly AttemptRow[] = [], trx?: Knex.Transaction): Promise<void> {
     // every uploaded file has a row and a call: its path is hashed once for both
     const keys = new Map<string, string>();
     const keyOf = (filePath: string) => keys.get(filePath) ?? keys.set(filePath, pathKey(filePath)).get(filePath)!;
@@ -216,7 +216,7 @@ export class KnexStore implements Store {
     const callRecords = lastPerKey(calls.map((c) => toCallRecord(c, keyOf(c.filePath)))) as unknown as Record<string, unknown>[];
     const callUpsert: Upsert = { table: 'calls', records: callRecords, merge: CALL_MERGE_COLUMNS, setFirst: { status: this.callStatusOnConflict() } };
     const tries: Insert = { table: 'upload_attempts', records: attempts.map((a) => toAttemptRecord(a, keyOf(a.filePath))) };
-    await this.write([files, callUpsert], [...removals].map(([batchId, ks]) => ({ table: 'calls', batchId, keys: ks })), [tries]);
+    await this.write([files, callUpsert], [...removals].map(([batchId, ks]) => ({ table: 'calls', batchId, keys: ks })), [tries], trx);
   }
 
   async startRun(run: Omit<RunRow, 'id'>): Promise<number> {
@@ -275,9 +275,11 @@ export class KnexStore implements Store {
    * Removals, then `insert ... on conflict (batch_id, path_key) do update set <merge>`, all
    * in one transaction, multi-row statements.
    */
-  private async write(upserts: readonly Upsert[], removals: readonly Removal[] = [], inserts: readonly Insert[] = []): Promise<void> {
-    if (this.dialect === 'sqlite') return this.writeSqlite(upserts, removals, inserts);
-    await this.knex.transaction(async (trx) => {
+  private async write(upserts: readonly Upsert[], removals: readonly Removal[] = [], inserts: readonly Insert[] = [], within?: Knex.Transaction): Promise<void> {
+    if (this.dialect === 'sqlite' && !within) return this.writeSqlite(upserts, removals, inserts);
+    // inside a caller's transaction (a worker's fenced write) or one of our own
+    const inTransaction = within ? (fn: (trx: Knex.Transaction) => Promise<void>) => fn(within) : (fn: (trx: Knex.Transaction) => Promise<void>) => this.knex.transaction(fn);
+    await inTransaction(async (trx) => {
       for (const { table, batchId, keys } of removals) {
         for (const part of chunks(keys)) await trx(table).where('batch_id', batchId).whereIn('path_key', part).del();
       }

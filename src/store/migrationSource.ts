@@ -3,6 +3,7 @@ import * as initial from './migrations/20261129000000_initial.js';
 import * as pathKeyPrefix from './migrations/20261129120000_path_key_prefix.js';
 import * as textPathsCallSha256 from './migrations/20261201000000_text_paths_call_sha256.js';
 import * as runsAttemptsTargetEvents from './migrations/20261201110000_runs_attempts_target_events.js';
+import * as leasesClaimsWorkers from './migrations/20261201120000_leases_claims_workers.js';
 
 export interface NamedMigration extends Knex.Migration {
   name: string;
@@ -14,6 +15,7 @@ const MIGRATIONS: readonly NamedMigration[] = [
   { name: '20261129120000_path_key_prefix', up: pathKeyPrefix.up, down: pathKeyPrefix.down },
   { name: '20261201000000_text_paths_call_sha256', up: textPathsCallSha256.up, down: textPathsCallSha256.down },
   { name: '20261201110000_runs_attempts_target_events', up: runsAttemptsTargetEvents.up, down: runsAttemptsTargetEvents.down },
+  { name: '20261201120000_leases_claims_workers', up: leasesClaimsWorkers.up, down: leasesClaimsWorkers.down },
 ];
 
 /**

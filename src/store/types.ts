@@ -158,8 +158,9 @@ export interface Store {
    * the calls rows, an existing call taking the new target, name, time and bytes and going
    * back to `queued` only if the bytes changed; delete the call of every row recorded
    * `failed` (no hand-off of bytes that were not delivered).
+   * Given `trx`, the writes join that transaction (a worker's fenced write, work/fencedStore).
    */
-  recordOutcomes(rows: readonly FileRow[], calls: readonly CallRow[], attempts?: readonly AttemptRow[]): Promise<void>;
+  recordOutcomes(rows: readonly FileRow[], calls: readonly CallRow[], attempts?: readonly AttemptRow[], trx?: Knex.Transaction): Promise<void>;
 
   /** a run's row, written as it starts (finishedAt null, status running); resolves to its id */
   startRun(run: Omit<RunRow, 'id'>): Promise<number>;

@@ -165,7 +165,7 @@ describe('fanout --help', () => {
   it('should print the upload command\'s options for `upload --help` and exit 0', async () => {
     const r = await cli(['upload', '--help']);
     expect(r.code, r.stderr).to.equal(0);
-    expect(r.stdout).to.match(/^fanout upload <dir>/);
+    expect(r.stdout).to.match(/^fanout upload \[dir\]/);
     expect(r.stdout).to.include('--assign').and.include('--bwlimit').and.include('--resume');
     expect(r.stderr).to.equal('');
   });

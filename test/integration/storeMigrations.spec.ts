@@ -6,7 +6,7 @@ import { pathKey } from '../../src/store/rows.js';
 import type { Store } from '../../src/store/types.js';
 import { forEachDatabase } from '../helpers/db.js';
 
-const TABLES = ['batches', 'file_distributions', 'calls', 'processes', 'batch_runs', 'upload_attempts', 'target_events'];
+const TABLES = ['batches', 'file_distributions', 'calls', 'processes', 'batch_runs', 'upload_attempts', 'target_events', 'workers', 'target_leases'];
 
 /** Roll back, newest first, until the migration `name` is undone too. */
 async function downThrough(store: Store, name: string): Promise<void> {
@@ -26,7 +26,7 @@ forEachDatabase('store migrations', (ctx) => {
     await store.migrate();
     for (const table of TABLES) expect(await store.knex.schema.hasTable(table), table).to.equal(true);
     const applied = await store.knex('knex_migrations').pluck('name');
-    expect(applied).to.deep.equal(['20261129000000_initial', '20261129120000_path_key_prefix', '20261201000000_text_paths_call_sha256', '20261201110000_runs_attempts_target_events']);
+    expect(applied).to.deep.equal(['20261129000000_initial', '20261129120000_path_key_prefix', '20261201000000_text_paths_call_sha256', '20261201110000_runs_attempts_target_events', '20261201120000_leases_claims_workers']);
   });
 
   it('should find nothing to do from a second store on the same database', async () => {
@@ -118,6 +118,7 @@ forEachDatabase('store migrations', (ctx) => {
   });
 });
 
+/** Roll back, newest first, until `name` is the latest migration applied (later migrations come and go). */
 /** Every column that takes part in an index of `table`. */
 async function indexedColumns(store: Store, table: string): Promise<string[]> {
   if (store.dialect === 'mysql') {

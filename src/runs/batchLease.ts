@@ -1,0 +1,64 @@
+import { ConfigError, describeError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { readBatchLease, releaseBatchLease, renewBatchLease, takeBatchLease, type LeaseHolder } from '../store/batchLeaseQueries.js';
+import type { Store } from '../store/types.js';
+import { deadOnThisHost, thisProcess } from './processAlive.js';
+
+/** How long a run's hold on its batch lasts without renewal (renewed every third of it). */
+export const BATCH_LEASE_MS = 30_000;
+
+export interface BatchHold {
+  holder: LeaseHolder;
+  /** the dead holder whose lease this run took over (its caller logs it: preflight is quiet) */
+  takenOver?: { host: string | null; pid: number | null };
+  /** aborted when a renewal finds the lease taken by someone else */
+  lost: AbortSignal;
+  release(): Promise<void>;
+}
+
+const iso = (ms: number | null) => (ms === null ? 'unknown' : new Date(ms).toISOString());
+
+/**
+ * Hold the batch for this run: take its lease (free, expired, or its holder's pid gone on
+ * this host), renew it every leaseMs/3 while the run lives, release it at the end. A
+ * lease held by a live run is a ConfigError naming that run and when its lease ends.
+ */
+export async function holdBatch(store: Store, batchId: string, opts: { logger: Logger; leaseMs?: number; holder?: LeaseHolder }): Promise<BatchHold> {
+  const { logger, leaseMs = BATCH_LEASE_MS, holder = thisProcess() } = opts;
+  let takenOver: BatchHold['takenOver'];
+  if (!(await takeBatchLease(store.knex, batchId, holder, leaseMs))) {
+    const held = await readBatchLease(store.knex, batchId);
+    const dead = held !== undefined && held.holder !== null && deadOnThisHost(held.host, held.pid);
+    if (!dead || !(await takeBatchLease(store.knex, batchId, holder, leaseMs, held.holder as string))) {
+      const now = await readBatchLease(store.knex, batchId);
+      throw new ConfigError(
+        `batch "${batchId}" is being run by ${now?.host ?? '?'} pid ${now?.pid ?? '?'} (its lease ends ${iso(now?.expiresAt ?? null)} unless renewed): not starting a second run`,
+      );
+    }
+    takenOver = { host: held.host, pid: held.pid };
+  }
+  const lost = new AbortController();
+  const renew = setInterval(() => {
+    renewBatchLease(store.knex, batchId, holder.id, leaseMs).then(
+      (ok) => {
+        if (ok || lost.signal.aborted) return;
+        logger.error('batch_lease_lost', { event: 'batch_lease_lost', batchId });
+        lost.abort();
+      },
+      // a database away for a moment: the next renewal tries again; the records' own retries decide the run
+      (err) => logger.warn('batch_lease_renew_failed', { event: 'batch_lease_renew_failed', batchId, error: describeError(err) }),
+    );
+  }, Math.max(50, Math.floor(leaseMs / 3)));
+  renew.unref();
+  return {
+    holder,
+    takenOver,
+    lost: lost.signal,
+    release: async () => {
+      clearInterval(renew);
+      await releaseBatchLease(store.knex, batchId, holder.id).catch((err) =>
+        logger.warn('batch_lease_unreleased', { event: 'batch_lease_unreleased', batchId, error: describeError(err) }),
+      );
+    },
+  };
+}

@@ -1,0 +1,99 @@
+import { ConfigError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { pendingRow } from '../operators/planUploads.js';
+import { printablePath } from '../pathBytes.js';
+import { walkFiles } from '../sources/walkFiles.js';
+import { openStore } from '../store/openStore.js';
+import { insertNewPending, refreshUnclaimed, updateBatchPlan } from '../store/planQueries.js';
+import { ensureTargetLeases } from '../store/targetLeaseQueries.js';
+import type { FileRow, Store } from '../store/types.js';
+import type { UploadConfig } from '../config.js';
+import type { Assignment } from '../types.js';
+import { checkResumeDir } from './resumeFromBatch.js';
+
+export interface PlanSummary {
+  batchId: string;
+  /** files the walk found */
+  total: number;
+  /** rows written for files new to the batch */
+  added: number;
+  /** pending rows nobody held, refreshed because the file's size or mtime changed */
+  changed: number;
+  /** files whose row stays as it is: unchanged, claimed by a worker, or done */
+  kept: number;
+}
+
+type PlanConfig = Pick<UploadConfig, 'dir' | 'targets' | 'include' | 'exclude' | 'minAgeMs' | 'followSymlinks' | 'assign' | 'batchId' | 'db'>;
+
+/**
+ * Walk the tree once and make the batch's work queue: one `pending` row per file, written
+ * 500 at a time as the walk goes (memory does not grow with the tree). Planning again
+ * adds new files and refreshes changed ones that no worker holds; it leaves claimed and
+ * finished rows alone. The batch row keeps the directory, targets and strategy.
+ */
+export async function planBatch(config: PlanConfig, logger: Logger, onBatch?: (s: PlanSummary) => void): Promise<PlanSummary> {
+  const store = await openStore(config, logger);
+  try {
+    const { batchId } = config;
+    const existing = await store.getBatch(batchId);
+    if (existing) {
+      checkResumeDir(existing, config.dir);
+      if (existing.status === 'running' && (await liveUpload(store, batchId))) {
+        throw new ConfigError(`batch "${batchId}" is being uploaded by \`fanout upload\` right now: plan it once that run ends`);
+      }
+      await updateBatchPlan(store.knex, batchId, config.targets, config.assign);
+    } else {
+      const zero = { total: 0, uploaded: 0, failed: 0, skipped: 0, bytes: 0, finishedAt: null };
+      await store.createBatch({ id: batchId, sourceDir: config.dir, targets: config.targets, assign: config.assign, status: 'planned', ...zero, startedAt: Date.now() });
+    }
+    await ensureTargetLeases(store.knex, batchId, config.targets);
+    const summary: PlanSummary = { batchId, total: 0, added: 0, changed: 0, kept: 0 };
+    let buffer: Assignment[] = [];
+    let i = 0;
+    const flush = async () => {
+      const found = await store.findFiles(batchId, buffer.map((a) => a.file.path));
+      const fresh: FileRow[] = [];
+      const changed: FileRow[] = [];
+      for (const a of buffer) {
+        const row = found.get(a.file.path);
+        const want = planned(batchId, a);
+        if (!row) fresh.push(want);
+        else if (row.status === 'pending' && (row.sizeBytes !== want.sizeBytes || row.mtimeMs !== want.mtimeMs)) changed.push(want);
+      }
+      await insertNewPending(store.knex, fresh);
+      const refreshed = await refreshUnclaimed(store.knex, changed);
+      summary.total += buffer.length;
+      summary.added += fresh.length;
+      summary.changed += refreshed;
+      summary.kept += buffer.length - fresh.length - refreshed;
+      buffer = [];
+      onBatch?.({ ...summary });
+    };
+    const walk = walkFiles(config.dir, {
+      include: config.include, exclude: config.exclude, minAgeMs: config.minAgeMs, followSymlinks: config.followSymlinks,
+      onError: (path, err) => logger.warn('walk_error', { event: 'walk_error', batchId, file: printablePath(path), error: String(err) }),
+    });
+    for await (const file of walk) {
+      buffer.push({ file, target: config.assign === 'least-loaded' ? null : config.targets[i++ % config.targets.length] });
+      if (buffer.length >= 500) await flush();
+    }
+    await flush();
+    const counts = await store.countFiles(batchId);
+    await store.knex('batches').where({ id: batchId }).update({ total: counts.total });
+    return summary;
+  } finally {
+    await store.close().catch(() => undefined);
+  }
+}
+
+/** A name that is not UTF-8 has no URL a receiver would store it under: its row says so at once. */
+function planned(batchId: string, a: Assignment): FileRow {
+  const row = pendingRow(batchId, a);
+  if (!a.file.invalidName) return row;
+  return { ...row, target: null, status: 'failed', error: `file name is not valid UTF-8: ${printablePath(a.file.path)} (rename it)`, finishedAt: Date.now() };
+}
+
+async function liveUpload(store: Store, batchId: string): Promise<boolean> {
+  const r = await store.knex('batches').where({ id: batchId }).where('lease_expires_at', '>', Date.now()).first('id');
+  return r !== undefined;
+}

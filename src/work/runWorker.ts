@@ -1,0 +1,177 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Subject, filter, finalize, identity, lastValueFrom, takeUntil, tap } from 'rxjs';
+import type { UploadConfig } from '../config.js';
+import { ConfigError, StoreUnavailableError, describeError } from '../errors.js';
+import { Uploader, type UploaderOptions } from '../http/uploader.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { recordResults } from '../operators/recordResults.js';
+import { emptyTally, tallyResults } from '../operators/tallyResults.js';
+import { uploadFiles } from '../operators/uploadFiles.js';
+import { probeTarget } from '../runBatch.js';
+import { thisProcess } from '../runs/processAlive.js';
+import { claimFiles, type ClaimedAssignment } from '../sources/claimFiles.js';
+import { readBatchLease } from '../store/batchLeaseQueries.js';
+import { claimRows, pendingCount, releaseClaims } from '../store/claimQueries.js';
+import { openStore } from '../store/openStore.js';
+import { ensureTargetLeases } from '../store/targetLeaseQueries.js';
+import type { Store } from '../store/types.js';
+import { withDbRetry } from '../store/withDbRetry.js';
+import { registerWorker, stopWorker } from '../store/workerQueries.js';
+import type { Tally } from '../types.js';
+import { fencedStore } from './fencedStore.js';
+import { HeldFleet } from './heldFleet.js';
+import { TargetShare } from './targetShare.js';
+
+export const WORK_NEEDS_MYSQL = '`fanout work` needs MySQL/MariaDB (--db mysql://…): a SQLite file is one machine\'s store, not one several machines can share; use `fanout upload --resume` there';
+
+export interface WorkConfig extends UploadConfig {
+  /** how long a claim, a target and a heartbeat last without renewal */
+  leaseMs: number;
+  follow: boolean;
+}
+
+export interface WorkSummary extends Tally {
+  batchId: string;
+  worker: string;
+  status: 'completed' | 'completed_with_failures' | 'interrupted' | 'failed';
+  /** results discarded because another worker held the row by then */
+  lost: number;
+  durationMs: number;
+}
+
+export interface RunWorkerDeps {
+  logger?: Logger;
+  stop?: AbortSignal;
+  abort?: AbortSignal;
+  dispatcherFor?: UploaderOptions['dispatcherFor'];
+}
+
+/**
+ * `fanout work`: one worker of a planned batch. Registers, takes its share of the targets,
+ * claims pending rows and sends them through the same upload and record stages as
+ * `upload` (the claimed rows are the source in place of the walker), and ends once the
+ * batch has nothing pending (or keeps polling with `follow`).
+ */
+export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): Promise<WorkSummary> {
+  const logger = deps.logger ?? silentLogger();
+  const t0 = Date.now();
+  const { batchId } = config;
+  if (!config.db.startsWith('mysql')) throw new ConfigError(WORK_NEEDS_MYSQL);
+  const store = await openStore(config, logger, { poolMax: 6 });
+  const me = thisProcess();
+  let share: TargetShare | undefined;
+  try {
+    await preflight(store, config);
+    await registerWorker(store.knex, batchId, me);
+    await ensureTargetLeases(store.knex, batchId, config.targets);
+    const claims = new Map<string, ClaimedAssignment>();
+    const lost = new Set<string>();
+    const inFlight = (t: string): number => [...claims.values()].filter((a) => a.target === t).length + (fleet.snapshot().find((x) => x.target === t)?.inFlight ?? 0);
+    share = new TargetShare(store.knex, { batchId, workerId: me.id, targets: config.targets, leaseMs: config.leaseMs, logger, inFlight });
+    const s: TargetShare = share;
+    const fleet: HeldFleet = new HeldFleet(config.targets, () => s.held, () => s.closing, {
+      perTarget: config.perTarget, concurrency: config.concurrency, downAfter: config.downAfter, probeMs: config.probeMs,
+      probe: (t) => probeTarget(t, config.connectTimeoutMs), logger, batchId,
+    });
+    await s.tick();
+    logger.info('worker_start', { event: 'worker_start', batchId, worker: me.id, host: me.host, pid: me.pid, root: config.dir, targets: [...s.held], leaseMs: config.leaseMs });
+    const uploader = new Uploader(config.targets, {
+      batchId, perTarget: config.perTarget, token: config.token, connectTimeoutMs: config.connectTimeoutMs,
+      idleTimeoutMs: config.idleTimeoutMs, bwlimit: config.bwlimit, bwlimitPerTarget: config.bwlimitPerTarget, dispatcherFor: deps.dispatcherFor,
+    });
+    const ticker = setInterval(() => {
+      s.tick().catch((err) => logger.warn('worker_tick_failed', { event: 'worker_tick_failed', batchId, error: describeError(err) }));
+    }, Math.max(50, Math.floor(config.leaseMs / 3)));
+
+    const stopped = new Subject<void>();
+    const abort = new AbortController();
+    let interrupted = false;
+    const onStop = () => {
+      if (interrupted) return;
+      interrupted = true;
+      logger.warn('worker_stopping', { event: 'worker_stopping', batchId, graceMs: config.graceMs });
+      stopped.next();
+      fleet?.stop();
+      setTimeout(() => abort.abort(), config.graceMs).unref();
+    };
+    deps.stop?.addEventListener('abort', onStop, { once: true });
+    deps.abort?.addEventListener('abort', () => (onStop(), abort.abort()), { once: true });
+
+    const credits = new Subject<number>();
+    const window = Math.max(4, 2 * config.perTarget * config.targets.length);
+    const retry = { retryMs: config.dbRetryMs, logger, signal: abort.signal };
+    let tally = emptyTally(config.targets);
+    let failed: unknown;
+    try {
+      await lastValueFrom(
+        claimFiles({
+          root: config.dir, window, chunk: Math.max(2, config.perTarget * 2), follow: config.follow,
+          claim: (limit) => withDbRetry(() => claimRows(store.knex, { batchId, workerId: me.id, limit, leaseMs: config.leaseMs, targets: s.open(), allTargets: config.targets }), { ...retry, what: 'claim' }),
+          remaining: () => withDbRetry(() => pendingCount(store.knex, batchId), { ...retry, what: 'read' }),
+        }, credits).pipe(
+          takeUntil(stopped),
+          tap((a) => claims.set(a.file.path, a)),
+          uploadFiles({ fleet, uploader, logger, batchId, retries: config.retries, signal: abort.signal }),
+          recordResults({
+            store: fencedStore(store, { workerId: me.id, batchId, logger, tokenOf: (p) => claims.get(p)?.claim, onLost: (p) => lost.add(p) }),
+            batchId, processId: config.processId ?? null, logger, dbRetryMs: config.dbRetryMs, signal: abort.signal,
+          }),
+          tap((r) => {
+            claims.delete(r.file.path);
+            credits.next(1);
+          }),
+          filter((r) => !lost.has(r.file.path)),
+          tallyResults(config.targets),
+          tap((t) => (tally = t)),
+          finalize(() => credits.complete()),
+          identity,
+        ),
+        { defaultValue: tally },
+      );
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError) && !(abort.signal.aborted && err === abort.signal.reason)) throw err;
+      if (err instanceof StoreUnavailableError) failed = err;
+      logger.error('worker_failed', { event: 'worker_failed', batchId, error: describeError(err) });
+      abort.abort();
+    } finally {
+      clearInterval(ticker);
+      fleet.stop();
+      await (abort.signal.aborted ? uploader.destroy() : uploader.close());
+    }
+    const status = failed ? 'failed' : interrupted ? 'interrupted' : tally.failed > 0 ? 'completed_with_failures' : 'completed';
+    const summary: WorkSummary = { batchId, worker: me.id, status, ...tally, lost: lost.size, durationMs: Date.now() - t0 };
+    logger.info('worker_complete', { event: 'worker_complete', ...summary });
+    return summary;
+  } finally {
+    // a clean stop gives everything back at once; a crash leaves it to expire and be pruned
+    await releaseClaims(store.knex, batchId, me.id).catch(() => undefined);
+    await share?.releaseAll().catch(() => undefined);
+    await stopWorker(store.knex, me.id).catch(() => undefined);
+    await settleBatch(store, batchId).catch(() => undefined);
+    await store.close().catch(() => undefined);
+  }
+}
+
+/** Before anything is claimed: a batch that exists, no `upload` holding it, a root that holds its files. */
+async function preflight(store: Store, config: WorkConfig): Promise<void> {
+  const batch = await store.getBatch(config.batchId);
+  if (!batch) throw new ConfigError(`no batch "${config.batchId}": plan it first (fanout plan <dir> --batch-id ${config.batchId} …)`);
+  const lease = await readBatchLease(store.knex, config.batchId);
+  if (lease?.holder && (lease.expiresAt ?? 0) > Date.now()) {
+    throw new ConfigError(`batch "${config.batchId}" is being run by \`fanout upload\` on ${lease.host} pid ${lease.pid} (its lease ends ${new Date(lease.expiresAt ?? 0).toISOString()}): not joining it`);
+  }
+  const sample = (await store.knex('file_distributions').where({ batch_id: config.batchId, status: 'pending' }).orderBy('id').limit(20).pluck('file_path')) as string[];
+  if (sample.length > 0 && !sample.some((p) => existsSync(path.join(config.dir, ...p.split('/'))))) {
+    throw new ConfigError(`--root "${config.dir}" does not hold the batch's files (no "${sample[0]}" under it): check where this machine mounts the tree`);
+  }
+}
+
+/** The last worker out writes the batch's end: counts across every worker. */
+async function settleBatch(store: Store, batchId: string): Promise<void> {
+  if ((await pendingCount(store.knex, batchId)) > 0) return;
+  const c = await store.countFiles(batchId);
+  await store.updateBatch(batchId, {
+    status: c.failed > 0 ? 'completed_with_failures' : 'completed', total: c.total, uploaded: c.uploaded, failed: c.failed, skipped: 0, bytes: c.bytes, finishedAt: Date.now(),
+  });
+}

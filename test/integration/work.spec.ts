@@ -1,0 +1,130 @@
+import { expect } from 'chai';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createStore } from '../../src/store/createStore.js';
+import type { Store } from '../../src/store/types.js';
+import { cli, spawnCli } from '../helpers/cli.js';
+import { createTestDatabase, forEachDatabase, type TestDatabase } from '../helpers/db.js';
+import { assertInvariants } from '../helpers/invariants.js';
+import { readTree, startReceivers, type ReceiverFleet } from '../helpers/receivers.js';
+import { until } from '../helpers/runs.js';
+import { makeTree, type Tree } from '../helpers/tree.js';
+
+forEachDatabase('fanout plan', (ctx) => {
+  let tree: Tree;
+  let store: Store;
+  before(async () => {
+    tree = await makeTree(20);
+    store = await createStore(ctx.url);
+  });
+  after(async () => {
+    await store.close();
+    await rm(tree.dir, { recursive: true, force: true });
+  });
+
+  it('should write one pending row per file; planning again adds new and changed files only, never claimed or done rows', async () => {
+    const urls = ['http://127.0.0.1:9/a', 'http://127.0.0.1:9/b'];
+    const r = await cli(['plan', tree.dir, '--batch-id', 'p1', '--target', urls.join(','), '--db', ctx.url, '--json']);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(JSON.parse(r.stdout)).to.include({ total: tree.files.size, added: tree.files.size, changed: 0 });
+    const rows = await store.listFiles('p1');
+    expect(rows.map((x) => x.status)).to.satisfy((s: string[]) => s.every((x) => x === 'pending'));
+    expect(new Set(rows.map((x) => x.target))).to.deep.equal(new Set(urls));
+    expect(await store.getBatch('p1')).to.deep.include({ status: 'planned', targets: urls, assign: 'round-robin' });
+    // one row done, one claimed by a worker, one plain pending; all three files change, one is new
+    const [done, claimed, plain] = rows.map((x) => x.filePath).filter((p) => p.startsWith('part_'));
+    await store.knex('file_distributions').where({ batch_id: 'p1', file_path: done }).update({ status: 'uploaded' });
+    await store.knex('file_distributions').where({ batch_id: 'p1', file_path: claimed }).update({ claimed_by: 'w1', claim_expires_at: Date.now() + 60_000 });
+    for (const p of [done, claimed, plain]) await writeFile(path.join(tree.dir, p), 'changed bytes, another size');
+    await writeFile(path.join(tree.dir, 'new.wav'), 'new');
+    const again = await cli(['plan', '--batch-id', 'p1', '--db', ctx.url, '--json']);
+    expect(again.code, again.stderr).to.equal(0);
+    expect(JSON.parse(again.stdout)).to.include({ total: tree.files.size + 1, added: 1, changed: 1, kept: tree.files.size - 1 });
+    const after = new Map((await store.listFiles('p1')).map((x) => [x.filePath, x]));
+    const before = new Map(rows.map((x) => [x.filePath, x]));
+    expect(after.get(plain)?.sizeBytes).to.equal('changed bytes, another size'.length);
+    expect(after.get(claimed)?.sizeBytes, 'a claimed row is the worker\'s').to.equal(before.get(claimed)?.sizeBytes);
+    expect(after.get(done)).to.deep.include({ status: 'uploaded', sizeBytes: before.get(done)?.sizeBytes });
+    expect(after.get('new.wav')).to.include({ status: 'pending' });
+  });
+
+  it('should refuse `work` on SQLite with exit 2 and one line, and on MySQL refuse a --root that does not hold the tree', async () => {
+    if (ctx.dialect === 'sqlite') {
+      const r = await cli(['work', '--batch-id', 'p1', '--root', tree.dir, '--db', ctx.url]);
+      expect(r.code).to.equal(2);
+      expect(r.stderr.trim().split('\n')).to.have.length(1);
+      expect(r.stderr).to.contain('needs MySQL/MariaDB');
+      return;
+    }
+    const empty = await mkdtemp(path.join(os.tmpdir(), 'fanout-empty-'));
+    try {
+      const wrong = await cli(['work', '--batch-id', 'p1', '--root', empty, '--db', ctx.url]);
+      expect(wrong.code, wrong.stderr).to.equal(2);
+      expect(wrong.stderr).to.contain(`--root "${empty}" does not hold the batch's files`);
+      expect(await store.knex('file_distributions').where({ batch_id: 'p1' }).whereNot({ claimed_by: 'w1' }).whereNotNull('claimed_by').count({ n: '*' })).to.deep.equal([{ n: 0 }]);
+    } finally {
+      await rm(empty, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('fanout work: three workers, one killed (MariaDB)', function () {
+  this.timeout(120_000);
+  let mysql: TestDatabase | undefined;
+  let fleet: ReceiverFleet;
+  let tree: Tree;
+  let store: Store;
+  before(async function () {
+    if (!process.env.FANOUT_TEST_MYSQL) this.skip();
+    mysql = await createTestDatabase('mysql');
+    tree = await makeTree(486); // 500 with the awkward names
+    fleet = await startReceivers(3, { slots: 1, delayMs: 15 });
+    store = await createStore(mysql.url);
+  });
+  after(async () => {
+    await store?.close();
+    await fleet?.close();
+    await mysql?.cleanup();
+    if (tree) await rm(tree.dir, { recursive: true, force: true });
+  });
+
+  it('should upload and record every file exactly once, never more than one upload in flight per target, after kill -9 of one worker', async () => {
+    const db = mysql!.url;
+    const planned = await cli(['plan', tree.dir, '--batch-id', 'w3', '--target', fleet.urls.join(','), '--db', db]);
+    expect(planned.code, planned.stderr).to.equal(0);
+    const worker = () => spawnCli(['work', '--batch-id', 'w3', '--root', tree.dir, '--db', db, '--per-target', '1', '--lease-ms', '2000', '--json']);
+    const workers = [worker(), worker(), worker()];
+    const victim = workers[1];
+    // a third of the way in, with the victim holding claims
+    await until(() => fleet.receivers.reduce((n, r) => n + r.stats().files, 0) >= tree.files.size / 3, 'a third uploaded', 60_000);
+    const victimId = async () => (await store.knex('workers').where({ batch_id: 'w3', pid: victim.pid }).first('id'))?.id as string | undefined;
+    const id = await victimId();
+    expect(id, 'the victim registered').to.be.a('string');
+    const inFlightAtKill = (await store.knex('file_distributions').where({ batch_id: 'w3', claimed_by: id, status: 'pending' }).pluck('file_path')) as string[];
+    victim.kill('SIGKILL');
+    const [a, , c] = await Promise.all(workers.map((w) => w.done));
+    for (const r of [a, c]) expect(r.code, r.stderr.slice(-2000)).to.equal(0);
+    const counts = await store.countFiles('w3');
+    expect(counts).to.include({ total: tree.files.size, uploaded: tree.files.size, pending: 0, failed: 0 });
+    expect(await store.countCalls('w3')).to.equal(tree.files.size);
+    for (const r of fleet.receivers) expect(r.stats().inFlightMax, 'per-target limit across the cluster').to.be.at.most(1);
+    expect(await store.getBatch('w3')).to.include({ status: 'completed', uploaded: tree.files.size });
+    // twice only for files the dead worker had claimed
+    const copies = new Map<string, number>();
+    for (const dir of fleet.dirs) for (const p of (await readTree(dir)).keys()) copies.set(p, (copies.get(p) ?? 0) + 1);
+    const twice = [...copies].filter(([, n]) => n > 1).map(([p]) => p);
+    expect(twice.filter((p) => !inFlightAtKill.includes(p)), 'duplicates only of the dead worker\'s files').to.deep.equal([]);
+    await assertInvariants(store, 'w3', tree, new Map(fleet.urls.map((u, i) => [u, fleet.dirs[i]])), { complete: true, allowDuplicates: true });
+    const gone = await store.knex('workers').where({ id }).first('stopped_at');
+    expect(gone?.stopped_at, 'the dead worker was pruned').to.not.equal(null);
+    const status = await cli(['status', '--batch-id', 'w3', '--db', db, '--json']);
+    expect(status.code, status.stderr).to.equal(0);
+    const ws = JSON.parse(status.stdout).workers as { pid: number; state: string; done: number }[];
+    expect(ws.map((w) => w.state).sort()).to.deep.equal(['gone', 'stopped', 'stopped']);
+    expect(ws.find((w) => w.pid === victim.pid)?.state).to.equal('gone');
+    expect(ws.reduce((n, w) => n + w.done, 0)).to.equal(tree.files.size);
+    const text = await cli(['status', '--batch-id', 'w3', '--db', db]);
+    expect(text.stdout).to.match(/workers:\n.*host.*pid.*last heartbeat.*targets held.*files done.*state/);
+  });
+});
