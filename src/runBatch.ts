@@ -2,6 +2,7 @@ import { Observable, lastValueFrom, tap } from 'rxjs';
 import type { UploadConfig } from './config.js';
 import { ConfigError, StoreUnavailableError, describeError } from './errors.js';
 import { Fleet } from './http/fleet.js';
+import { vegasLimit } from './http/limits/vegasLimit.js';
 import { requestUrl } from './http/requestUrl.js';
 import { Uploader, type UploaderOptions } from './http/uploader.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -103,7 +104,7 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
     logger.info('batch_start', { event: 'batch_start', batchId, dir: config.dir, targets: config.targets, assign: config.assign, resume: config.resume, concurrency: config.concurrency, perTarget: config.perTarget });
 
     const fleet = new Fleet(config.targets, {
-      perTarget: config.perTarget, concurrency: config.concurrency, downAfter: config.downAfter, probeMs: config.probeMs,
+      perTarget: config.perTarget, limit: config.adaptive ? () => vegasLimit({ max: config.perTarget }) : undefined, concurrency: config.concurrency, downAfter: config.downAfter, probeMs: config.probeMs,
       probe: (t) => probeTarget(t, config.connectTimeoutMs), logger, batchId,
     });
     const uploader = new Uploader(config.targets, {

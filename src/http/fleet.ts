@@ -1,9 +1,15 @@
 import { AllTargetsDownError, UploadError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { fixedLimit, type Limit } from './limits/limit.js';
+import { TargetLoad, type LoadView } from './limits/targetLoad.js';
 
 export interface FleetOptions {
-  /** max uploads in flight per target */
+  /** max uploads in flight per target (with `limit`, its cap) */
   perTarget: number;
+  /** a new limit for each target (adaptive); default: `perTarget`, fixed */
+  limit?: (target: string) => Limit;
+  /** the clock of samples, ms */
+  now?: () => number;
   /** max uploads in flight overall */
   concurrency: number;
   /** consecutive failures that mark a target down */
@@ -25,9 +31,19 @@ export interface TargetState {
   consecutiveFailures: number;
 }
 
+/** A target's state with its load: limit now, recent bytes/s and latency. */
+export type TargetSnapshot = TargetState & Partial<LoadView>;
+
+/** How an attempt ended, for its target's limit: moved `bytes`, or failed as the host's fault. */
+export interface Outcome {
+  bytes: number;
+  dropped: boolean;
+}
+
 export interface Lease {
   readonly target: string;
-  release(): void;
+  /** give the slot back; with an outcome, it is a sample for the target's limit (none: says nothing of the host) */
+  release(outcome?: Outcome): void;
 }
 
 interface Waiter {
@@ -55,6 +71,8 @@ export class Fleet {
   private readonly states = new Map<string, TargetState>();
   private readonly waiters: Waiter[] = [];
   private readonly probes = new Map<string, NodeJS.Timeout>();
+  private readonly loads = new Map<string, TargetLoad>();
+  private readonly now: () => number;
   private inFlight = 0;
   private stopped = false;
 
@@ -63,13 +81,24 @@ export class Fleet {
     for (const [name, v] of Object.entries({ perTarget, concurrency, downAfter })) {
       if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer, got ${v}`);
     }
+    this.now = opts.now ?? (() => performance.now());
     for (const t of targets) {
       this.states.set(t, { target: t, up: true, inFlight: 0, uploaded: 0, failed: 0, consecutiveFailures: 0 });
+      this.loads.set(t, new TargetLoad(opts.limit ? opts.limit(t) : fixedLimit(perTarget)));
     }
   }
 
-  snapshot(): TargetState[] {
-    return [...this.states.values()].map((s) => ({ ...s }));
+  snapshot(): TargetSnapshot[] {
+    return [...this.states.values()].map((s) => ({ ...s, ...this.load(s).view() }));
+  }
+
+  private load(s: TargetState): TargetLoad {
+    return this.loads.get(s.target) as TargetLoad;
+  }
+
+  /** a target's limit now: its own, never above --per-target(-max) */
+  private limitOf(s: TargetState): number {
+    return Math.min(this.opts.perTarget, this.load(s).limit.limit);
   }
 
   /** Wait for a slot: on `preferred` while it is up, else on the least-loaded healthy target not in `exclude`. */
@@ -134,19 +163,22 @@ export class Fleet {
     }
     if (this.inFlight >= this.opts.concurrency) return false;
     let best: TargetState | undefined;
-    for (const s of cands) if (s.inFlight < this.opts.perTarget && (!best || s.inFlight < best.inFlight)) best = s;
+    for (const s of cands) if (s.inFlight < this.limitOf(s) && (!best || s.inFlight < best.inFlight)) best = s;
     if (!best) return false;
     const s = best;
     s.inFlight++;
     this.inFlight++;
+    const load = this.load(s);
+    const attempt = load.start(this.now());
     let released = false;
     w.resolve({
       target: s.target,
-      release: () => {
+      release: (outcome?: Outcome) => {
         if (released) return;
         released = true;
         s.inFlight--;
         this.inFlight--;
+        load.finish(attempt, this.now(), outcome);
         this.drain();
       },
     });
@@ -187,6 +219,7 @@ export class Fleet {
 
   private markUp(s: TargetState): void {
     s.up = true;
+    this.load(s).reset(); // back from down: start small again
     s.consecutiveFailures = 0;
     clearInterval(this.probes.get(s.target));
     this.probes.delete(s.target);

@@ -99,15 +99,18 @@ export async function uploadOne(a: Assignment, deps: UploadDeps): Promise<Upload
     if (debug) logger.debug('file_start', { event: 'file_start', batchId, file: file.path, target, attempt: attempts });
     try {
       const out = await uploader.upload(target, file, signal);
-      lease.release();
+      lease.release({ bytes: file.size, dropped: false });
       fleet.reportSuccess(target);
       if (debug) logger.debug('file_complete', { event: 'file_complete', batchId, file: file.path, target, bytes: file.size, attempts });
       return result('uploaded', { sha256: out.sha256, verified: out.verified });
     } catch (raw) {
       const err = classifyError(raw);
       // counted before the slot goes back, so no waiter is handed a target this failure marks down
-      if (!signal?.aborted) fleet.reportFailure(target, isHostFault(err));
-      lease.release();
+      const hostFault = isHostFault(err);
+      if (!signal?.aborted) fleet.reportFailure(target, hostFault);
+      // a failure that is the host's is a sample for its limit (overload); ours (a 4xx, a
+      // file that changed) or an abort says nothing about the host
+      lease.release(hostFault && !signal?.aborted ? { bytes: file.size, dropped: true } : undefined);
       if (signal?.aborted) return result('pending', { finishedAt: null });
       lastError = describeError(err);
       if (!err.transient) {

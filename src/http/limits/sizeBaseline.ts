@@ -17,13 +17,21 @@ export class SizeBaseline {
   private hull: Array<{ bytes: number; ms: number }> | undefined;
 
   /** Offer a sample; returns true if it lowered the baseline for its size class. */
-  add(bytes: number, ms: number): boolean {
+  add(size: number, ms: number): boolean {
+    const bytes = Math.max(size, SMALL_BYTES);
     const key = sizeClass(bytes);
     const old = this.fastest.get(key);
     if (old && old.ms <= ms) return false;
     this.fastest.set(key, { bytes, ms });
     this.hull = undefined;
     return true;
+  }
+
+  /** A sample known to be at no load: it is the baseline of its size class, higher or lower. */
+  replace(size: number, ms: number): void {
+    const bytes = Math.max(size, SMALL_BYTES);
+    this.fastest.set(sizeClass(bytes), { bytes, ms });
+    this.hull = undefined;
   }
 
   get empty(): boolean {
@@ -36,7 +44,8 @@ export class SizeBaseline {
   }
 
   /** Estimated no-load ms for an upload of `bytes`; undefined before any sample. */
-  baseMs(bytes: number): number | undefined {
+  baseMs(size: number): number | undefined {
+    const bytes = Math.max(size, SMALL_BYTES);
     const h = (this.hull ??= lowerHull([...this.fastest.values()]));
     if (h.length === 0) return undefined;
     const first = h[0];
@@ -53,8 +62,15 @@ export class SizeBaseline {
   }
 }
 
+/**
+ * Uploads up to 64 KiB count as 64 KiB: their bytes cost well under a millisecond on any
+ * link worth measuring, so their differences are noise, and a size first seen while the host
+ * queues (a 1-slot host never again serves one alone) would keep a baseline that hides it.
+ */
+const SMALL_BYTES = 64 * 1024;
+
 function sizeClass(bytes: number): number {
-  return bytes <= 0 ? -1 : Math.floor(Math.log2(bytes));
+  return Math.floor(Math.log2(bytes));
 }
 
 /** Andrew's monotone chain, lower half: the points no line through two others passes under. */

@@ -2,6 +2,14 @@ import { expect } from 'chai';
 import { SizeBaseline } from '../../../../src/http/limits/sizeBaseline.js';
 
 describe('SizeBaseline', () => {
+  it('should give small uploads (up to 64 KiB) one baseline: their bytes are noise', () => {
+    const b = new SizeBaseline();
+    b.add(1000, 22);
+    b.add(3000, 47); // queued: a 1-slot host may never serve a 3000-byte file alone
+    expect(b.baseMs(3000)).to.equal(22);
+    expect(b.baseMs(60_000)).to.equal(22);
+  });
+
   it('should be the fastest sample when every upload has one size (Vegas baseRTT)', () => {
     const b = new SizeBaseline();
     expect(b.baseMs(1000)).to.equal(undefined);

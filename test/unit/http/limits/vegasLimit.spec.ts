@@ -8,6 +8,8 @@ const KiB = 1 << 10;
 const repeat = (n: number, bytes: number) => Array.from({ length: n }, () => bytes);
 /** 256 KiB, 1 MiB and 4 MiB files, interleaved (deterministic) */
 const mixed = (n: number) => Array.from({ length: n }, (_, i) => [256 * KiB, MiB, 4 * MiB, 256 * KiB, MiB][i % 5]);
+/** the share of `xs` for which `ok` holds */
+const share = <T>(xs: T[], ok: (x: T) => boolean) => xs.filter(ok).length / xs.length;
 /** samples one after another: each starts when the one before ended */
 function feeder() {
   let now = 0;
@@ -31,17 +33,18 @@ describe('vegasLimit', () => {
     // 100 Mbit/s; one connection carries 25 Mbit/s: 4 in flight fill the link
     const { records, bytesPer100Ms } = simulate(vegasLimit(), repeat(400, MiB), () => linkBound(100, 25, 20));
     const limits = records.slice(100).map((r) => r.limit);
-    expect(Math.min(...limits)).to.be.at.least(4);
+    // at 4 or more but for the short re-measurements of the no-load time (pinned to 1)
+    expect(share(limits, (l) => l >= 4)).to.be.above(0.9);
     expect(Math.max(...limits)).to.be.at.most(8); // holds: no growth once more only queues
     const link = (100e6 / 8) * 0.1; // bytes per 100 ms
     const steady = bytesPer100Ms.slice(10, -10);
-    expect(steady.reduce((a, b) => a + b, 0) / steady.length).to.be.above(0.95 * link);
+    expect(steady.reduce((a, b) => a + b, 0) / steady.length).to.be.above(0.93 * link);
   });
 
   it('should fill the link with files of mixed sizes (latency compared size for size)', () => {
     const { records, bytesPer100Ms } = simulate(vegasLimit(), mixed(400), () => linkBound(100, 25, 20));
     const limits = records.slice(100).map((r) => r.limit);
-    expect(Math.min(...limits)).to.be.at.least(3);
+    expect(share(limits, (l) => l >= 3)).to.be.above(0.9);
     const link = (100e6 / 8) * 0.1;
     const steady = bytesPer100Ms.slice(20, -20);
     expect(steady.reduce((a, b) => a + b, 0) / steady.length).to.be.above(0.9 * link);
@@ -92,14 +95,23 @@ describe('vegasLimit', () => {
   it('should start small again after reset, with the old baseline forgotten', () => {
     const limit = vegasLimit();
     const sample = feeder();
-    // a clean round each time: 1, 2, 4, 8
-    for (let i = 0; i < 1 + 2 + 4; i++) limit.onSample(sample({ inflight: limit.limit, rttMs: 10 }));
+    // clean rounds: 1, 2 (a round to watch, one to decide), 4 (the same), 8
+    for (let i = 0; i < 1 + 2 + 2 + 4 + 4; i++) limit.onSample(sample({ inflight: limit.limit, rttMs: 10 }));
     expect(limit.limit).to.equal(8);
     limit.reset();
     expect(limit.limit).to.equal(1);
     // after coming back the host is slower: that is its new normal, not a queue
     limit.onSample(sample({ inflight: 1, rttMs: 50 }));
     expect(limit.limit).to.equal(2);
+  });
+
+  it('should re-measure the no-load time when the first one was cold (Envoy minRTT probe)', () => {
+    // for its first 150 ms the host answers 40 ms late (connections, warm-up), then 20 ms of service, one slot:
+    // measured against 60 ms a queue of one never shows, and the limit would settle at 3
+    const cold: HostModel = { ...oneSlot(20), latencyMs: 40 };
+    const { records } = simulate(vegasLimit(), repeat(600, 16 * KiB), (ms) => (ms < 150 ? cold : oneSlot(20)));
+    const late = records.slice(-300);
+    expect(Math.max(...late.map((r) => r.sample.inflight))).to.be.at.most(2);
   });
 
   it('should refuse bad options', () => {
