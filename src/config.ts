@@ -9,7 +9,9 @@ import { ASSIGN_STRATEGIES, type AssignStrategy } from './operators/assignTarget
 /** Defaults of `fanout upload`, in one place (DESIGN.md, Command line). */
 export const DEFAULTS = {
   assign: 'round-robin' as AssignStrategy,
-  perTarget: 4,
+  /** each target finds its own limit (src/http/limits/vegasLimit.ts), up to perTargetMax */
+  perTarget: 'auto' as number | 'auto',
+  perTargetMax: 32,
   retries: 3,
   connectTimeoutMs: 10_000,
   idleTimeoutMs: 60_000,
@@ -37,7 +39,8 @@ export interface RawUploadArgs {
   exclude?: readonly string[];
   minAge?: number;
   assign?: string;
-  perTarget?: number;
+  perTarget?: number | 'auto';
+  perTargetMax?: number;
   concurrency?: number;
   retries?: number;
   connectTimeoutMs?: number;
@@ -75,7 +78,10 @@ export interface UploadConfig {
   minAgeMs: number;
   followSymlinks: boolean;
   assign: AssignStrategy;
+  /** max uploads in flight per target: the fixed limit, or with `adaptive` the cap (--per-target-max) */
   perTarget: number;
+  /** --per-target auto: each target's limit adapts to what it shows, up to perTarget */
+  adaptive: boolean;
   /** effective overall limit: the smaller of --concurrency and targets x per-target */
   concurrency: number;
   retries: number;
@@ -182,7 +188,10 @@ export async function normaliseUploadConfig(raw: RawUploadArgs, env: NodeJS.Proc
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new ConfigError(`unknown --log-level "${logLevel}" (${LOG_LEVELS.join(', ')})`);
   if (raw.minAge !== undefined && !(raw.minAge >= 0)) throw new ConfigError(`--min-age must be >= 0, got ${raw.minAge}`);
 
-  const perTarget = positiveInt('per-target', raw.perTarget, DEFAULTS.perTarget);
+  const wanted = raw.perTarget ?? DEFAULTS.perTarget;
+  const adaptive = wanted === 'auto';
+  if (!adaptive && raw.perTargetMax !== undefined) throw new ConfigError(`--per-target-max goes with --per-target auto, not --per-target ${wanted}`);
+  const perTarget = adaptive ? positiveInt('per-target-max', raw.perTargetMax, DEFAULTS.perTargetMax) : positiveInt('per-target', wanted, 4);
   const retries = positiveInt('retries', raw.retries, DEFAULTS.retries, 0);
   const connectTimeoutMs = positiveInt('connect-timeout-ms', raw.connectTimeoutMs, DEFAULTS.connectTimeoutMs);
   const idleTimeoutMs = positiveInt('idle-timeout-ms', raw.idleTimeoutMs, DEFAULTS.idleTimeoutMs);
@@ -211,7 +220,7 @@ export async function normaliseUploadConfig(raw: RawUploadArgs, env: NodeJS.Proc
   const weak = token ? weakToken(token) : undefined;
   if (weak) throw new ConfigError(`bad ${raw.tokenFile !== undefined ? `--token-file "${raw.tokenFile}"` : raw.token !== undefined ? '--token' : '$FANOUT_TOKEN'}: the token ${weak}`);
   return {
-    dir, filesFrom, targets, assign, perTarget, retries, connectTimeoutMs, idleTimeoutMs, downAfter, probeMs, maxWaitMs, maxErrors, graceMs, dbRetryMs,
+    dir, filesFrom, targets, assign, perTarget, adaptive, retries, connectTimeoutMs, idleTimeoutMs, downAfter, probeMs, maxWaitMs, maxErrors, graceMs, dbRetryMs,
     bwlimit, bwlimitPerTarget, logLevel,
     include: [...(raw.include ?? [])].map(String),
     exclude: [...(raw.exclude ?? [])].map(String),

@@ -4,6 +4,7 @@ import { startBatchRun, type BatchRun } from './batchRun.js';
 import type { UploadConfig } from './config.js';
 import { ConfigError, StoreUnavailableError, describeError } from './errors.js';
 import { Fleet } from './http/fleet.js';
+import { vegasLimit } from './http/limits/vegasLimit.js';
 import { requestUrl } from './http/requestUrl.js';
 import { Uploader, type UploaderOptions } from './http/uploader.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -122,7 +123,7 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
     if (hold.takenOver) logger.warn('batch_lease_taken_over', { event: 'batch_lease_taken_over', batchId, from: hold.takenOver, why: 'its process is gone' });
 
     const fleet = new Fleet(config.targets, {
-      perTarget: config.perTarget, concurrency: config.concurrency, downAfter: config.downAfter, probeMs: config.probeMs,
+      perTarget: config.perTarget, limit: config.adaptive ? () => vegasLimit({ max: config.perTarget }) : undefined, concurrency: config.concurrency, downAfter: config.downAfter, probeMs: config.probeMs,
       maxWaitMs: config.maxWaitMs, onGiveUp: (reason) => stopEarly(reason),
       probe: (t) => probeTarget(t, config.connectTimeoutMs), logger, batchId, onTargetState: run.noteTarget,
     });

@@ -39,6 +39,9 @@ export const int = (name: string, min = 0, max = Number.MAX_SAFE_INTEGER) => {
   };
 };
 
+/** yargs coerce for an option that is `auto` or what `parse` takes. */
+export const autoOr = <T>(parse: (v: unknown) => T) => (v: unknown): T | 'auto' => (typeof v === 'string' && v.trim() === 'auto' ? 'auto' : parse(v));
+
 /** yargs coerce for a non-negative decimal option (seconds, say). */
 export const decimal = (name: string) => {
   NUMERIC_OPTIONS.add(name);

@@ -11,7 +11,7 @@ import { runBatch } from '../runBatch.js';
 import { fillFromBatch } from '../runs/resumeFromBatch.js';
 import type { Assignment, Summary } from '../types.js';
 import type { CliContext } from './context.js';
-import { decimal, int, list, single } from './options.js';
+import { autoOr, decimal, int, list, single } from './options.js';
 import { formatBytes, formatSummary } from './format.js';
 import { printablePath } from '../pathBytes.js';
 
@@ -25,7 +25,8 @@ export function uploadOptions(y: Argv) {
     .option('exclude', { type: 'string', nargs: 1, coerce: list, describe: 'glob of files to leave (repeatable)' })
     .option('min-age', { type: 'string', nargs: 1, coerce: decimal('min-age'), describe: 'skip files modified less than SECONDS ago' })
     .option('assign', { type: 'string', nargs: 1, choices: ASSIGN_STRATEGIES, default: DEFAULTS.assign })
-    .option('per-target', { type: 'string', nargs: 1, coerce: int('per-target', 1, 1024), describe: `max uploads in flight per target (default ${DEFAULTS.perTarget})` })
+    .option('per-target', { type: 'string', nargs: 1, coerce: autoOr(int('per-target', 1, 1024)), describe: `uploads in flight per target: auto (each target finds its own, see --per-target-max) or a fixed N (default ${DEFAULTS.perTarget})` })
+    .option('per-target-max', { type: 'string', nargs: 1, coerce: int('per-target-max', 1, 1024), describe: `with --per-target auto, the most in flight at one target (default ${DEFAULTS.perTargetMax})` })
     .option('concurrency', { type: 'string', nargs: 1, coerce: int('concurrency', 1, 100_000), describe: 'max uploads in flight overall (default targets x per-target)' })
     .option('retries', { type: 'string', nargs: 1, coerce: int('retries', 0, 100), describe: `extra attempts for transient errors (default ${DEFAULTS.retries})` })
     .option('connect-timeout-ms', { type: 'string', nargs: 1, coerce: int('connect-timeout-ms', 1), describe: `TCP connect timeout (default ${DEFAULTS.connectTimeoutMs})` })

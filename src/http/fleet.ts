@@ -1,9 +1,15 @@
 import { UploadError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { fixedLimit, type Limit } from './limits/limit.js';
+import { TargetLoad, type LoadView } from './limits/targetLoad.js';
 
 export interface FleetOptions {
-  /** max uploads in flight per target */
+  /** max uploads in flight per target (with `limit`, its cap) */
   perTarget: number;
+  /** a new limit for each target (adaptive); default: `perTarget`, fixed */
+  limit?: (target: string) => Limit;
+  /** the clock of samples, ms */
+  now?: () => number;
   /** max uploads in flight overall */
   concurrency: number;
   /** consecutive failures that mark a target down */
@@ -31,9 +37,19 @@ export interface TargetState {
   consecutiveFailures: number;
 }
 
+/** A target's state with its load: limit now, recent bytes/s and latency. */
+export type TargetSnapshot = TargetState & Partial<LoadView>;
+
+/** How an attempt ended, for its target's limit: moved `bytes`, or failed as the host's fault. */
+export interface Outcome {
+  bytes: number;
+  dropped: boolean;
+}
+
 export interface Lease {
   readonly target: string;
-  release(): void;
+  /** give the slot back; with an outcome, it is a sample for the target's limit (none: says nothing of the host) */
+  release(outcome?: Outcome): void;
 }
 
 interface Waiter {
@@ -69,6 +85,8 @@ export class Fleet {
   private readonly probes = new Map<string, NodeJS.Timeout>();
   /** targets that answered 401/403: out for the rest of the run, never probed back */
   private readonly refused = new Set<string>();
+  private readonly loads = new Map<string, TargetLoad>();
+  private readonly now: () => number;
   private inFlight = 0;
   private stopped = false;
   /** runs while no target is up; gives up when it fires */
@@ -83,13 +101,24 @@ export class Fleet {
     if (maxWaitMs !== Infinity && !(Number.isInteger(maxWaitMs) && maxWaitMs >= 1 && maxWaitMs <= 2 ** 31 - 1)) {
       throw new RangeError(`maxWaitMs must be an integer from 1 to ${2 ** 31 - 1}, or Infinity, got ${maxWaitMs}`);
     }
+    this.now = opts.now ?? (() => performance.now());
     for (const t of targets) {
       this.states.set(t, { target: t, up: true, inFlight: 0, uploaded: 0, failed: 0, consecutiveFailures: 0 });
+      this.loads.set(t, new TargetLoad(opts.limit ? opts.limit(t) : fixedLimit(perTarget)));
     }
   }
 
-  snapshot(): TargetState[] {
-    return [...this.states.values()].map((s) => ({ ...s }));
+  snapshot(): TargetSnapshot[] {
+    return [...this.states.values()].map((s) => ({ ...s, ...this.load(s).view() }));
+  }
+
+  private load(s: TargetState): TargetLoad {
+    return this.loads.get(s.target) as TargetLoad;
+  }
+
+  /** a target's limit now: its own, never above --per-target(-max) */
+  private limitOf(s: TargetState): number {
+    return Math.min(this.opts.perTarget, this.load(s).limit.limit);
   }
 
   /** Wait for a slot: on `preferred` while it is up, else on the least-loaded healthy target not in `exclude`. */
@@ -188,19 +217,22 @@ export class Fleet {
     }
     if (this.inFlight >= this.opts.concurrency) return false;
     let best: TargetState | undefined;
-    for (const s of cands) if (s.inFlight < this.opts.perTarget && (!best || s.inFlight < best.inFlight)) best = s;
+    for (const s of cands) if (s.inFlight < this.limitOf(s) && (!best || s.inFlight < best.inFlight)) best = s;
     if (!best) return false;
     const s = best;
     s.inFlight++;
     this.inFlight++;
+    const load = this.load(s);
+    const attempt = load.start(this.now());
     let released = false;
     w.resolve({
       target: s.target,
-      release: () => {
+      release: (outcome?: Outcome) => {
         if (released) return;
         released = true;
         s.inFlight--;
         this.inFlight--;
+        load.finish(attempt, this.now(), outcome);
         this.drain();
       },
     });
@@ -248,6 +280,7 @@ export class Fleet {
 
   private markUp(s: TargetState): void {
     s.up = true;
+    this.load(s).reset(); // back from down: start small again
     s.consecutiveFailures = 0;
     this.stopProbing(s);
     clearTimeout(this.outage);

@@ -107,7 +107,7 @@ export async function uploadOne(a: Assignment, deps: UploadDeps): Promise<Upload
     if (debug) logger.debug('file_start', { event: 'file_start', batchId, file: file.path, target, attempt: attempts });
     try {
       const out = await uploader.upload(target, file, signal);
-      lease.release();
+      lease.release({ bytes: file.size, dropped: false });
       tried(target, triedAt, 'uploaded');
       fleet.reportSuccess(target);
       if (debug) logger.debug('file_complete', { event: 'file_complete', batchId, file: file.path, target, bytes: file.size, attempts });
@@ -115,9 +115,12 @@ export async function uploadOne(a: Assignment, deps: UploadDeps): Promise<Upload
     } catch (raw) {
       const err = classifyError(raw);
       // counted before the slot goes back, so no waiter is handed a target this failure marks down
-      if (!signal?.aborted) fleet.reportFailure(target, isHostFault(err));
+      const hostFault = isHostFault(err);
+      if (!signal?.aborted) fleet.reportFailure(target, hostFault);
       if (!signal?.aborted && isCredentialsRefused(err)) fleet.reportRefused(target, err.statusCode as number);
-      lease.release();
+      // a failure that is the host's is a sample for its limit (overload); ours (a 4xx, a
+      // file that changed) or an abort says nothing about the host
+      lease.release(hostFault && !signal?.aborted ? { bytes: file.size, dropped: true } : undefined);
       lastError = describeError(err);
       // a refused token is the target's, not the file's: the file goes on elsewhere (a retry of sorts)
       tried(target, triedAt, signal?.aborted ? 'interrupted' : err.transient || isCredentialsRefused(err) ? 'retried' : 'failed', lastError);
