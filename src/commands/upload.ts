@@ -15,16 +15,30 @@ import { autoOr, decimal, int, list, single } from './options.js';
 import { formatBytes, formatSummary } from './format.js';
 import { printablePath } from '../pathBytes.js';
 
+/** What `upload` adds to the send options: where the files come from, and how a run is shown. */
 export function uploadOptions(y: Argv) {
-  return y
+  return sendOptions(y)
     .positional('dir', { type: 'string', describe: 'directory of files to distribute (with --resume: default the batch\'s own)' })
-    .option('target', { type: 'string', nargs: 1, coerce: list, describe: 'target base URL (repeat, or a comma-separated list)' })
-    .option('targets-file', { type: 'string', nargs: 1, coerce: single('targets-file'), describe: 'file with one target URL a line, # comments' })
     .option('files-from', { type: 'string', nargs: 1, coerce: single('files-from'), describe: 'take the files this list names (paths relative to <dir>, one a line; - for stdin) instead of walking <dir>' })
     .option('include', { type: 'string', nargs: 1, coerce: list, describe: 'glob of files to take (repeatable)' })
     .option('exclude', { type: 'string', nargs: 1, coerce: list, describe: 'glob of files to leave (repeatable)' })
     .option('min-age', { type: 'string', nargs: 1, coerce: decimal('min-age'), describe: 'skip files modified less than SECONDS ago' })
     .option('assign', { type: 'string', nargs: 1, choices: ASSIGN_STRATEGIES, default: DEFAULTS.assign })
+    .option('resume', { type: 'boolean', describe: 'skip files already uploaded in --batch-id' })
+    .option('follow-symlinks', { type: 'boolean', describe: 'follow symbolic links while walking (default: not)' })
+    .option('dry-run', { type: 'boolean', describe: 'print the plan; upload and record nothing' })
+    .option('progress', { type: 'boolean', describe: 'live progress bars on stderr (default: on when stderr is a TTY); without them a "progress" log line every 5 s ($FANOUT_PROGRESS_INTERVAL_MS)' })
+    .option('report', { type: 'string', nargs: 1, coerce: single('report'), describe: 'write the timeline report (HTML) when the batch ends' });
+}
+
+/**
+ * The options of every command that sends files (upload, work): targets, limits, retries,
+ * health, the database, the token, logs and metrics.
+ */
+export function sendOptions(y: Argv) {
+  return y
+    .option('target', { type: 'string', nargs: 1, coerce: list, describe: 'target base URL (repeat, or a comma-separated list)' })
+    .option('targets-file', { type: 'string', nargs: 1, coerce: single('targets-file'), describe: 'file with one target URL a line, # comments' })
     .option('per-target', { type: 'string', nargs: 1, coerce: autoOr(int('per-target', 1, 1024)), describe: `uploads in flight per target: auto (each target finds its own, see --per-target-max) or a fixed N (default ${DEFAULTS.perTarget})` })
     .option('per-target-max', { type: 'string', nargs: 1, coerce: int('per-target-max', 1, 1024), describe: `with --per-target auto, the most in flight at one target (default ${DEFAULTS.perTargetMax})` })
     .option('concurrency', { type: 'string', nargs: 1, coerce: int('concurrency', 1, 100_000), describe: 'max uploads in flight overall (default targets x per-target)' })
@@ -40,20 +54,15 @@ export function uploadOptions(y: Argv) {
     .option('bwlimit', { type: 'string', nargs: 1, coerce: single('bwlimit'), describe: 'bytes/s overall (k M G = 10^3.., Ki Mi Gi = 2^10..)' })
     .option('bwlimit-per-target', { type: 'string', nargs: 1, coerce: single('bwlimit-per-target'), describe: 'bytes/s per target' })
     .option('batch-id', { type: 'string', nargs: 1, coerce: single('batch-id'), describe: '[A-Za-z0-9._-]{1,64}; default: a new unique id' })
-    .option('resume', { type: 'boolean', describe: 'skip files already uploaded in --batch-id' })
     .option('db', { type: 'string', nargs: 1, coerce: single('db'), describe: 'mysql://user:pass@host:port/db or sqlite:PATH (default $FANOUT_DB, else sqlite:fanout.sqlite)' })
     .option('process-id', { type: 'string', nargs: 1, coerce: int('process-id', 1), describe: 'stamp this process\'s audit form id on the calls records' })
     .option('token', { type: 'string', nargs: 1, coerce: single('token'), describe: 'bearer token (or $FANOUT_TOKEN)' })
     .option('token-file', { type: 'string', nargs: 1, coerce: single('token-file'), describe: 'read the bearer token from this file (its first line), off the command line' })
-    .option('follow-symlinks', { type: 'boolean', describe: 'follow symbolic links while walking (default: not)' })
-    .option('dry-run', { type: 'boolean', describe: 'print the plan; upload and record nothing' })
     .option('json', { type: 'boolean', describe: 'print one JSON summary on stdout' })
     .option('log-level', { type: 'string', nargs: 1, choices: LOG_LEVELS, default: DEFAULTS.logLevel })
     .option('log-format', { type: 'string', nargs: 1, choices: LOG_FORMATS, describe: 'json lines, or short text lines for people (default: text on a terminal without --log-file, else json)' })
     .option('log-file', { type: 'string', nargs: 1, coerce: single('log-file'), describe: 'JSON lines to this file instead of stderr, rotated by size (50 MB, 5 kept)' })
-    .option('progress', { type: 'boolean', describe: 'live progress bars on stderr (default: on when stderr is a TTY); without them a "progress" log line every 5 s ($FANOUT_PROGRESS_INTERVAL_MS)' })
-    .option('metrics-port', { type: 'string', nargs: 1, coerce: int('metrics-port', 0, 65535), describe: 'serve /metrics (Prometheus), /healthz and /readyz on this port (127.0.0.1) while the batch runs' })
-    .option('report', { type: 'string', nargs: 1, coerce: single('report'), describe: 'write the timeline report (HTML) when the batch ends' });
+    .option('metrics-port', { type: 'string', nargs: 1, coerce: int('metrics-port', 0, 65535), describe: 'serve /metrics (Prometheus), /healthz and /readyz on this port (127.0.0.1) while the batch runs' });
 }
 
 type UploadArgs = Omit<RawUploadArgs, 'dir'> & { dir?: string; targetsFile?: string; logFormat?: LogFormat; metricsPort?: number };

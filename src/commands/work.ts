@@ -7,7 +7,8 @@ import { openStore } from '../store/openStore.js';
 import { WORK_NEEDS_MYSQL, runWorker, type WorkSummary } from '../work/runWorker.js';
 import type { CliContext } from './context.js';
 import { int, single } from './options.js';
-import { uploadOptions } from './upload.js';
+import type { LogFormat } from '../logText.js';
+import { logFormatFor, sendOptions } from './upload.js';
 import { dbUrl } from './withStore.js';
 
 type WorkArgs = Record<string, unknown> & { batchId: string; root: string; db?: string; leaseMs?: number; follow?: boolean; json?: boolean; target?: string[]; targetsFile?: string; logLevel?: string };
@@ -19,12 +20,11 @@ export function workCommand(ctx: CliContext): CommandModule<object, WorkArgs> {
     command: 'work',
     describe: 'one worker of a planned batch (MySQL/MariaDB): claims pending files and uploads them; run it on any number of machines',
     builder: (y) =>
-      (uploadOptions(y as Argv) as unknown as Argv)
+      (sendOptions(y as Argv) as unknown as Argv)
         .option('root', { type: 'string', nargs: 1, coerce: single('root'), demandOption: true, describe: 'where this machine mounts the planned tree (rows hold relative paths)' })
         .option('lease-ms', { type: 'string', nargs: 1, coerce: int('lease-ms', 300), describe: 'how long claims, targets and heartbeats last unrenewed (default 30000)' })
         .option('follow', { type: 'boolean', describe: 'keep polling for newly planned files instead of exiting when the batch is done' }) as unknown as Argv<WorkArgs>,
     handler: async (argv) => {
-      if (argv.dir !== undefined) throw new ConfigError('`fanout work` takes no <dir>: give --root (where this machine mounts the tree)');
       if (!argv.batchId) throw new ConfigError('`fanout work` needs --batch-id (the planned batch)');
       const db = dbUrl(ctx, argv.db);
       if (!db.startsWith('mysql')) throw new ConfigError(WORK_NEEDS_MYSQL);
@@ -40,7 +40,7 @@ export function workCommand(ctx: CliContext): CommandModule<object, WorkArgs> {
         }
       }
       const config = await normaliseUploadConfig({ ...argv, dir: argv.root, target: targets, db } as never, ctx.env);
-      const logger = createLogger({ level: config.logLevel, file: config.logFile, stream: ctx.stderr, secrets: [config.token ?? ''] });
+      const logger = createLogger({ level: config.logLevel, file: config.logFile, stream: ctx.stderr, secrets: [config.token ?? ''], format: logFormatFor(argv.logFormat as LogFormat | undefined, ctx.isTTY, config.logFile) });
       const stop = new AbortController();
       const abort = new AbortController();
       const onSignal = () => (stop.signal.aborted ? abort.abort() : stop.abort());

@@ -42,6 +42,14 @@ describe('the CLI behaves like one', () => {
     for (const opt of ['target', 'batch-id', 'db', 'bwlimit', 'token-file']) expect(tagOf(opt), opt).to.equal('string');
   });
 
+  it('should refuse upload-only options on `work` (it takes the send options only)', async () => {
+    for (const flag of ['--dry-run', '--resume', '--progress', '--follow-symlinks']) {
+      const r = await cli(['work', '--batch-id', 'b', '--root', '/tmp', '--db', 'mysql://u@127.0.0.1:1/x', flag]);
+      expect(r.code, flag).to.equal(2);
+      expect(r.stderr, flag).to.match(/Unknown argument/i);
+    }
+  });
+
   describe('--token-file', () => {
     const TOKEN = 'tok-from-a-file-0123456789';
     let tree: Tree;
