@@ -9,6 +9,7 @@ import { createTestDatabase, forEachDatabase, type TestDatabase } from '../helpe
 import { assertInvariants } from '../helpers/invariants.js';
 import { readTree, startReceivers, type ReceiverFleet } from '../helpers/receivers.js';
 import { until } from '../helpers/runs.js';
+import { TcpProxy } from '../helpers/tcpProxy.js';
 import { makeTree, type Tree } from '../helpers/tree.js';
 
 forEachDatabase('fanout plan', (ctx) => {
@@ -126,5 +127,58 @@ describe('fanout work: three workers, one killed (MariaDB)', function () {
     expect(ws.reduce((n, w) => n + w.done, 0)).to.equal(tree.files.size);
     const text = await cli(['status', '--batch-id', 'w3', '--db', db]);
     expect(text.stdout).to.match(/workers:\n.*host.*pid.*last heartbeat.*targets held.*files done.*state/);
+  });
+});
+
+describe('fanout work: the database goes away (MariaDB)', function () {
+  this.timeout(120_000);
+  let mysql: TestDatabase | undefined;
+  let fleet: ReceiverFleet;
+  let tree: Tree;
+  let store: Store;
+  let proxy: TcpProxy | undefined;
+  before(async function () {
+    if (!process.env.FANOUT_TEST_MYSQL) this.skip();
+    mysql = await createTestDatabase('mysql');
+    tree = await makeTree(120);
+    fleet = await startReceivers(2, { slots: 1, delayMs: 30 });
+    store = await createStore(mysql.url);
+  });
+  after(async () => {
+    await proxy?.cut();
+    await store?.close();
+    await fleet?.close();
+    await mysql?.cleanup();
+    if (tree) await rm(tree.dir, { recursive: true, force: true });
+  });
+
+  it('should stop claiming, retry for --db-retry-ms, exit 1, and lose nothing it had claimed: a later worker completes the batch', async () => {
+    const db = mysql!.url;
+    const planned = await cli(['plan', tree.dir, '--batch-id', 'dbgone', '--target', fleet.urls.join(','), '--db', db]);
+    expect(planned.code, planned.stderr).to.equal(0);
+    const url = new URL(db);
+    proxy = new TcpProxy(Number(url.port || 3306), url.hostname);
+    url.port = String(await proxy.start());
+    const run = spawnCli(['work', '--batch-id', 'dbgone', '--root', tree.dir, '--db', url.toString(), '--per-target', '1', '--lease-ms', '1500', '--db-retry-ms', '1500', '--json']);
+    await until(() => fleet.receivers.reduce((n, r) => n + r.stats().files, 0) >= 20, 'some files uploaded', 60_000);
+    await proxy.cut();
+    const started = Date.now();
+    const r = await run.done;
+    expect(r.code, r.stderr.slice(-2000)).to.equal(1);
+    expect(Date.now() - started, 'it gave up after --db-retry-ms, not at once nor much later').to.be.within(1000, 30_000);
+    expect(r.stderr).to.match(/db_retry/);
+    // nothing lost: every row is recorded or still pending (its claim runs out), none in another state
+    const counts = await store.countFiles('dbgone');
+    expect(counts.total).to.equal(tree.files.size);
+    expect(counts.uploaded + counts.pending + counts.failed).to.equal(tree.files.size);
+    expect(counts.pending, 'the cut left work to do').to.be.above(0);
+    // a later worker (the database back) takes over the dead claims once their lease ends, and completes it
+    await proxy.restore();
+    const again = await cli(['work', '--batch-id', 'dbgone', '--root', tree.dir, '--db', db, '--per-target', '1', '--lease-ms', '1500', '--json']);
+    expect(again.code, again.stderr.slice(-2000)).to.equal(0);
+    expect(await store.countFiles('dbgone')).to.include({ uploaded: tree.files.size, pending: 0, failed: 0 });
+    expect(await store.countCalls('dbgone')).to.equal(tree.files.size);
+    // files in flight when the database went away may arrive twice; every one is recorded once
+    await assertInvariants(store, 'dbgone', tree, new Map(fleet.urls.map((u, i) => [u, fleet.dirs[i]])), { complete: true, allowDuplicates: true });
   });
 });
