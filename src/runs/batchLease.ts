@@ -2,6 +2,7 @@ import { ConfigError, describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { readBatchLease, releaseBatchLease, renewBatchLease, takeBatchLease, type LeaseHolder } from '../store/batchLeaseQueries.js';
 import type { Store } from '../store/types.js';
+import { liveWorkers } from '../store/workerQueries.js';
 import { deadOnThisHost, thisProcess } from './processAlive.js';
 
 /** How long a run's hold on its batch lasts without renewal (renewed every third of it). */
@@ -36,6 +37,18 @@ export async function holdBatch(store: Store, batchId: string, opts: { logger: L
       );
     }
     takenOver = { host: held.host, pid: held.pid };
+  }
+  // `fanout work` processes claim the batch's pending rows: a run beside them would send them again
+  const workers = await liveWorkers(store.knex, batchId, leaseMs).catch(async (err: unknown) => {
+    await releaseBatchLease(store.knex, batchId, holder.id).catch(() => undefined);
+    throw err;
+  });
+  if (workers.length > 0) {
+    await releaseBatchLease(store.knex, batchId, holder.id).catch(() => undefined);
+    const who = workers.slice(0, 3).map((w) => `${w.host} pid ${w.pid}`).join(', ');
+    throw new ConfigError(
+      `batch "${batchId}" is being worked by ${workers.length} \`fanout work\` process${workers.length === 1 ? '' : 'es'} (${who}${workers.length > 3 ? ', …' : ''}): join them with \`fanout work --batch-id ${batchId} --root DIR\`, or wait`,
+    );
   }
   const lost = new AbortController();
   const renew = setInterval(() => {

@@ -182,3 +182,40 @@ describe('fanout work: the database goes away (MariaDB)', function () {
     await assertInvariants(store, 'dbgone', tree, new Map(fleet.urls.map((u, i) => [u, fleet.dirs[i]])), { complete: true, allowDuplicates: true });
   });
 });
+
+describe('fanout upload --resume beside live workers (MariaDB)', function () {
+  this.timeout(120_000);
+  let mysql: TestDatabase | undefined;
+  let fleet: ReceiverFleet;
+  let tree: Tree;
+  let store: Store;
+  before(async function () {
+    if (!process.env.FANOUT_TEST_MYSQL) this.skip();
+    mysql = await createTestDatabase('mysql');
+    tree = await makeTree(60);
+    fleet = await startReceivers(2, { slots: 1, delayMs: 40 });
+    store = await createStore(mysql.url);
+  });
+  after(async () => {
+    await store?.close();
+    await fleet?.close();
+    await mysql?.cleanup();
+    if (tree) await rm(tree.dir, { recursive: true, force: true });
+  });
+
+  it('should refuse to run a batch that `fanout work` processes are working (exit 2, naming them), so no file is sent twice', async () => {
+    const db = mysql!.url;
+    expect((await cli(['plan', tree.dir, '--batch-id', 'mixed', '--target', fleet.urls.join(','), '--db', db])).code).to.equal(0);
+    const worker = spawnCli(['work', '--batch-id', 'mixed', '--root', tree.dir, '--db', db, '--per-target', '1', '--json']);
+    await until(() => fleet.receivers.reduce((n, r) => n + r.stats().files, 0) >= 5, 'the worker under way', 60_000);
+    const r = await cli(['upload', tree.dir, '--batch-id', 'mixed', '--resume', '--db', db, '--json']);
+    expect(worker.exitCode, 'the worker was still running').to.equal(null);
+    expect(r.code, r.stderr).to.equal(2);
+    expect(r.stdout).to.equal('');
+    expect(r.stderr.trim().split('\n')).to.have.length(1);
+    expect(r.stderr).to.contain(`is being worked by 1 \`fanout work\` process (${os.hostname()} pid ${worker.pid})`);
+    const w = await worker.done;
+    expect(w.code, w.stderr.slice(-2000)).to.equal(0);
+    await assertInvariants(store, 'mixed', tree, new Map(fleet.urls.map((u, i) => [u, fleet.dirs[i]])), { complete: true });
+  });
+});
