@@ -5,13 +5,18 @@
 # plus fanout recording on SQLite and on MariaDB, appends the harness's JSON lines to
 # bench-results/<UTC timestamp>.jsonl and writes/prints a markdown table (bench-results/latest.md).
 #
-# env: SCENARIOS="seed skew throughput large many"   (default: all; S1..S5 also accepted)
+# env: SCENARIOS="seed skew throughput large many"   (default; S1..S7 also accepted)
+#                links (S6), hetero (S7): shaped links in network namespaces, root only, not in the default
+#                  (S6: 5 hosts x 100 Mbit/s, 10 ms; S7: 4 hosts, 200/100/50/20 Mbit/s, 2/10/25/40 ms,
+#                  slots 64/8/4/2, 550 files of 256 KiB-4 MiB); their default peers: curl-parallel
+#                  pool-undici fanout-sqlite (--per-target auto) fanout-sqlite-fixed4 (--per-target 4)
 #      REPEAT=1        interleaved repetitions per scenario (harness REPEAT)
 #      PEERS="..."     override the peer list for every scenario; harness peers (seq-undici
 #                      gather-undici pool-undici curl-parallel xargs-curl rclone) and fanout peers:
 #                        fanout-sqlite fanout-mariadb   (--assign $FANOUT_ASSIGN; least-loaded on skew)
 #                        fanout-sqlite-rr fanout-sqlite-ll   (SQLite, --assign round-robin / least-loaded)
 #                        fanout-sqlite-info   (SQLite, --log-level info)
+#                        fanout-sqlite-fixed4 (SQLite, --per-target 4; the others: --per-target auto)
 #      FANOUT_ASSIGN=least-loaded   assign strategy of fanout-sqlite/-mariadb outside skew
 #      FANOUT_MYSQL=mysql://root@127.0.0.1:3306/fanout_bench   scratch database (dropped and re-created!)
 #      WARM=1          read the data before each run (untimed) so no peer starts with cold files
@@ -53,25 +58,32 @@ migrate() { # fanout creates its tables on first use; do it here so no timed run
 }
 
 fanout_cmd() { # $1 = peer name, $2 = scenario -> harness command (placeholders filled in by run.sh)
-  local assign=$FANOUT_ASSIGN level=warn db
-  [ "$2" = skew ] && assign=least-loaded
+  local assign=$FANOUT_ASSIGN level=warn db per=
+  [ "$2" = skew ] || [ "$2" = hetero ] && assign=least-loaded
   case $1 in
     fanout-sqlite)      db=sqlite:$(sqlite_db "$1") ;;
     fanout-mariadb)     db=$FANOUT_MYSQL ;;
     fanout-sqlite-rr)   db=sqlite:$(sqlite_db "$1") assign=round-robin ;;
     fanout-sqlite-ll)   db=sqlite:$(sqlite_db "$1") assign=least-loaded ;;
     fanout-sqlite-info) db=sqlite:$(sqlite_db "$1") level=info ;;
+    fanout-sqlite-fixed4) db=sqlite:$(sqlite_db "$1") per=4 ;;
     *) return 1 ;;
   esac
-  echo "$B/fanout-peer.sh {dir} {urls} {conc} --assign $assign --db $db --json --no-progress --log-level $level"
+  echo "$B/fanout-peer.sh {dir} {urls} {conc} --per-target ${per:-auto} --assign $assign --db $db --json --no-progress --log-level $level"
 }
 
 scenario_name() {
   case $1 in S1|seed) echo seed ;; S2|skew) echo skew ;; S3|throughput) echo throughput ;;
-    S4|large) echo large ;; S5|many) echo many ;; *) return 1 ;; esac
+    S4|large) echo large ;; S5|many) echo many ;; S6|links) echo links ;; S7|hetero) echo hetero ;; *) return 1 ;; esac
 }
 
-for s in $SCENARIOS; do scenario_name "$s" > /dev/null || die "unknown scenario: $s (seed skew throughput large many)"; done
+for s in $SCENARIOS; do
+  sc=$(scenario_name "$s") || die "unknown scenario: $s (seed skew throughput large many links hetero)"
+  if [ "$sc" = links ] || [ "$sc" = hetero ]; then
+    [ "$(id -u)" = 0 ] || die "$sc needs root (network namespaces and tc: scripts/bench/harness/netns.sh)"
+    for t in ip tc cc; do command -v "$t" > /dev/null || die "$sc needs $t"; done
+  fi
+done
 
 # another harness run on the same ports would corrupt both (receivers are per run, fixed ports)
 for p in 9101 9102 9103 9104 9105; do
@@ -90,7 +102,11 @@ echo "# fanout bench $stamp: scenarios [$SCENARIOS] repeat $REPEAT, nproc $(npro
 
 for s in $SCENARIOS; do
   sc=$(scenario_name "$s") || die "unknown scenario: $s (seed skew throughput large many)"
-  peers=${PEERS:-"$([ "$sc" = seed ] && echo seq-undici) curl-parallel fanout-sqlite pool-undici fanout-mariadb gather-undici"}
+  case $sc in
+    links|hetero) dflt="curl-parallel fanout-sqlite pool-undici fanout-sqlite-fixed4" ;;
+    *) dflt="$([ "$sc" = seed ] && echo seq-undici) curl-parallel fanout-sqlite pool-undici fanout-mariadb gather-undici" ;;
+  esac
+  peers=${PEERS:-$dflt}
   reset_dbs
   base=() extra=()
   for p in $peers; do
@@ -115,7 +131,8 @@ for s in $SCENARIOS; do
       summary=$(jq -cR 'fromjson? | objects | select(.status != null and .event == null)' "$W/peer-$peer.log" 2> /dev/null | tail -n 1)
       args=$(fanout_cmd "$peer" "$sc" | sed 's/.*{conc} //')
       line=$(jq -c --arg args "$args" --argjson s "${summary:-null}" \
-        '. + {fanout: (($s // {}) | {batchId, status, total, uploaded, failed, durationMs, per_target: ((.targets // {}) | map_values(.uploaded))} + {args: $args})}' <<< "$line")
+        '. + {fanout: (($s // {}) | {batchId, status, total, uploaded, failed, durationMs, per_target: ((.targets // {}) | map_values(.uploaded)),
+          per_target_load: ((.targets // {}) | map_values({limit, bytesPerSec, medianLatencyMs}))} + {args: $args})}' <<< "$line")
       jq -e .ok > /dev/null <<< "$line" || {
         echo "# $sc/$peer not ok; last lines of $W/peer-$peer.log:" >&2
         tail -n 20 "$W/peer-$peer.log" | cut -c1-300 | sed 's/^/#   /' >&2
@@ -130,7 +147,7 @@ done
   echo "# fanout bench $stamp"
   echo
   echo "- scenarios: $SCENARIOS; repeat: $REPEAT; nproc $(nproc); load1 at start $load1; ulimit -n $(ulimit -n); node $(node --version); data read before each run (page cache warm): ${WARM:-1}"
-  echo "- fanout peers: \`fanout upload --concurrency C --per-target ceil(C/5) --log-level warn\`; fanout-sqlite/-mariadb: --assign $FANOUT_ASSIGN (least-loaded on skew), variants as named; SQLite in $W/db, MariaDB $FANOUT_MYSQL"
+  echo "- fanout peers: \`fanout upload --concurrency C --per-target auto --log-level warn\` (fanout-sqlite-fixed4: --per-target 4); fanout-sqlite/-mariadb: --assign $FANOUT_ASSIGN (least-loaded on skew and hetero), variants as named; SQLite in $W/db, MariaDB $FANOUT_MYSQL"
   echo "- raw lines: $(basename "$jsonl"); harness: scripts/bench/harness (peak RSS: largest single process, GNU time; MB = 10^6 B)"
   for n in "${notes[@]}"; do echo "- note: $n"; done
   echo

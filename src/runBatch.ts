@@ -8,7 +8,7 @@ import { vegasLimit } from './http/limits/vegasLimit.js';
 import { requestUrl } from './http/requestUrl.js';
 import { Uploader, type UploaderOptions } from './http/uploader.js';
 import { silentLogger, type Logger } from './logger.js';
-import { addWalkSkip, emptyTally, emptyWalkSkips } from './operators/tallyResults.js';
+import { addWalkSkip, emptyTally, emptyWalkSkips, withTargetLoads } from './operators/tallyResults.js';
 import { distribute } from './pipeline.js';
 import { checkReportPath, writeReport } from './report/writeReport.js';
 import { fileListLines } from './sources/listedFiles.js';
@@ -217,7 +217,8 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
     const reason = storeError ? describeError(storeError) : stopReason;
     const status: BatchStatus = reason !== undefined ? 'failed' : interrupted ? 'interrupted' : failed > 0 ? 'completed_with_failures' : 'completed';
     const summary: Summary = {
-      batchId, status, total, uploaded, failed, skipped, pending: total - uploaded - failed - skipped, bytes, durationMs: Date.now() - t0, targets,
+      batchId, status, total, uploaded, failed, skipped, pending: total - uploaded - failed - skipped, bytes, durationMs: Date.now() - t0,
+      targets: withTargetLoads(targets, fleet.snapshot()),
       ...walkSkips, // left out by the walker: not in total
       ...(reason !== undefined && { reason }),
     };

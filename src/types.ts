@@ -74,6 +74,12 @@ export interface TargetTally {
   uploaded: number;
   failed: number;
   bytes: number;
+  /** in the summary only, from the fleet at the end: the target's final limit */
+  limit?: number;
+  /** in the summary only: bytes/s over the target's run */
+  bytesPerSec?: number;
+  /** in the summary only: median latency of its uploads, ms */
+  medianLatencyMs?: number;
 }
 
 export interface Tally {

@@ -18,7 +18,12 @@ const note = (r) => {
     if (s.status) n.push(`${s.status} ${s.uploaded ?? '?'}/${s.total ?? '?'}${s.failed ? `, ${s.failed} failed` : ''}`);
     // batch = fanout's own durationMs; the rest of wall_s is process start-up, store open/migrate check, exit
     if (typeof s.durationMs === 'number') n.push(`batch ${(s.durationMs / 1000).toFixed(2)} s + ${(r.wall_s - s.durationMs / 1000).toFixed(2)} s outside`);
-    if (r.scenario === 'skew' && s.per_target && Object.keys(s.per_target).length) n.push(`per host ${Object.values(s.per_target).join('/')}`);
+    if (['skew', 'hetero', 'links'].includes(r.scenario) && s.per_target && Object.keys(s.per_target).length) n.push(`per host ${Object.values(s.per_target).join('/')}`);
+    // the adaptive limit each host ended at (from fanout's --json summary)
+    const limits = Object.values(s.per_target_load ?? {}).map((t) => t?.limit);
+    if (limits.some((l) => typeof l === 'number')) n.push(`final limits ${limits.map((l) => l ?? '?').join('/')}`);
+    const p = /--per-target (\S+)/.exec(s.args ?? '');
+    if (p) n.push(`per-target ${p[1]}`);
     const a = /--assign (\S+)/.exec(s.args ?? ''), l = /--log-level (\S+)/.exec(s.args ?? '');
     if (a) n.push(a[1] + (l && l[1] !== 'warn' ? `, log ${l[1]}` : ''));
   }
@@ -59,6 +64,12 @@ for (const sc of [...new Set(rows.map((r) => r.scenario))]) {
     check(sc, p, `ok in all ${s.n} run(s)`, s.ok);
     if (sc === 'seed') check(sc, p, `wall ${f(s.wall)} s ≤ curl-parallel ${curl ? f(curl.wall) : '?'} s`, curl && s.wall <= curl.wall);
     if (sc === 'skew') check(sc, p, `wall ${f(s.wall)} s ≤ 1.15 × 9.41 = 10.82 s`, s.wall <= 1.15 * 9.412);
+    const ideal = rows.find((r) => r.scenario === sc)?.ideal_s;
+    if (sc === 'links') {
+      check(sc, p, `wall ${f(s.wall)} s ≤ curl-parallel ${curl ? f(curl.wall) : '?'} s`, curl && s.wall <= curl.wall);
+      check(sc, p, `efficiency ${f(ideal / s.wall, 3)} ≥ 0.93 of the ideal ${f(ideal)} s`, ideal && ideal / s.wall >= 0.93);
+    }
+    if (sc === 'hetero') check(sc, p, `wall ${f(s.wall)} s ≤ 1.10 × the ideal ${f(ideal)} s`, ideal && s.wall <= 1.1 * ideal);
     if (sc === 'throughput') {
       check(sc, p, `files/s ${f(s.fps, 1)} ≥ curl-parallel ${curl ? f(curl.fps, 1) : '?'}`, curl && s.fps >= curl.fps);
       const lite = stat(sc, 'fanout-sqlite');

@@ -1,5 +1,6 @@
 import { UploadError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { chooseByFinish, slotsFreeIn, type Choice } from './limits/chooseByFinish.js';
 import { fixedLimit, type Limit } from './limits/limit.js';
 import { TargetLoad, type LoadView } from './limits/targetLoad.js';
 
@@ -56,6 +57,10 @@ interface Waiter {
   preferred: string | null;
   /** targets this file has used up; forgiven if it has to wait out an outage */
   exclude: ReadonlySet<string>;
+  /** the file's size, when known: lets an open request wait for a faster busy target */
+  bytes?: number;
+  /** the busy target it waits for, and its estimated ms there (counted in that target's queue) */
+  aim?: { target: string; ms: number };
   resolve: (lease: Lease) => void;
   reject: (err: Error) => void;
 }
@@ -72,7 +77,10 @@ export class FleetStoppedError extends UploadError {
  * The slot pool of the fleet: per-target and global in-flight limits, and target health.
  * A file waiting for a busy or slow target holds a place in the queue, never a slot,
  * so one slow host cannot stall the others. With no preferred target (least-loaded)
- * a waiter takes the healthy target with the most free slots: the next free slot wins.
+ * a waiter takes the healthy target with the most free slots: the next free slot wins;
+ * once the targets are measured and the file's size is known, it takes the target that
+ * would have it done soonest, and may wait for a busy faster one (chooseByFinish: the
+ * end of a batch no longer waits on a big last file at the slowest host).
  *
  * With no target up, files wait (probes go on) rather than fail: a fleet-wide blip is
  * not the files' fault. The fleet gives up only after `maxWaitMs` with nothing up, or
@@ -86,6 +94,10 @@ export class Fleet {
   /** targets that answered 401/403: out for the rest of the run, never probed back */
   private readonly refused = new Set<string>();
   private readonly loads = new Map<string, TargetLoad>();
+  /** each target's uploads in flight: when they started and their size (for chooseByFinish) */
+  private readonly running = new Map<string, Set<{ startMs: number; bytes: number }>>();
+  /** estimated ms of the waiters that wait for each target */
+  private readonly aimed = new Map<string, number>();
   private readonly now: () => number;
   private inFlight = 0;
   private stopped = false;
@@ -105,6 +117,7 @@ export class Fleet {
     for (const t of targets) {
       this.states.set(t, { target: t, up: true, inFlight: 0, uploaded: 0, failed: 0, consecutiveFailures: 0 });
       this.loads.set(t, new TargetLoad(opts.limit ? opts.limit(t) : fixedLimit(perTarget)));
+      this.running.set(t, new Set());
     }
   }
 
@@ -121,11 +134,14 @@ export class Fleet {
     return Math.min(this.opts.perTarget, this.load(s).limit.limit);
   }
 
-  /** Wait for a slot: on `preferred` while it is up, else on the least-loaded healthy target not in `exclude`. */
-  acquire(preferred: string | null, exclude: ReadonlySet<string> = new Set()): Promise<Lease> {
+  /**
+   * Wait for a slot: on `preferred` while it is up, else on the least-loaded healthy target
+   * not in `exclude` (with the file's `bytes`: the one that would finish it soonest).
+   */
+  acquire(preferred: string | null, exclude: ReadonlySet<string> = new Set(), bytes?: number): Promise<Lease> {
     if (this.stopped) return Promise.reject(new FleetStoppedError());
     return new Promise<Lease>((resolve, reject) => {
-      const w: Waiter = { preferred, exclude, resolve, reject };
+      const w: Waiter = { preferred, exclude, bytes, resolve, reject };
       if (!this.tryGrant(w)) this.waiters.push(w);
     });
   }
@@ -177,6 +193,7 @@ export class Fleet {
   stop(): void {
     this.stopped = true;
     for (const w of this.waiters.splice(0)) w.reject(new FleetStoppedError());
+    this.aimed.clear();
     this.close();
   }
 
@@ -199,7 +216,30 @@ export class Fleet {
     return [...this.states.values()].filter((s) => s.up && !w.exclude.has(s.target));
   }
 
+  /** Aim a waiting file at a target (its estimate joins that target's queue), or at none. */
+  private aim(w: Waiter, to?: { target: string; ms: number }): void {
+    if (w.aim) this.aimed.set(w.aim.target, (this.aimed.get(w.aim.target) ?? 0) - w.aim.ms);
+    w.aim = to;
+    if (to) this.aimed.set(to.target, (this.aimed.get(to.target) ?? 0) + to.ms);
+  }
+
+  /** chooseByFinish over the candidates, as they are now; undefined while one is unmeasured */
+  private byFinish(w: Waiter, cands: readonly TargetState[], bytes: number, now: number): Choice | undefined {
+    return chooseByFinish(cands.map((s) => {
+      const load = this.load(s);
+      const running = [...(this.running.get(s.target) ?? [])].map((r) => ({ startMs: r.startMs, estimateMs: load.estimateMs(r.bytes) ?? 0 }));
+      const own = w.aim?.target === s.target ? w.aim.ms : 0;
+      return { target: s.target, slotsFreeInMs: slotsFreeIn(this.limitOf(s), running, now), queuedMs: Math.max(0, (this.aimed.get(s.target) ?? 0) - own), fileMs: load.estimateMs(bytes) };
+    }));
+  }
+
   private tryGrant(w: Waiter): boolean {
+    const granted = this.grant(w);
+    if (granted) this.aim(w);
+    return granted;
+  }
+
+  private grant(w: Waiter): boolean {
     const cands = this.candidates(w);
     if (cands.length === 0) {
       if (this.stopped) {
@@ -216,14 +256,26 @@ export class Fleet {
       return false;
     }
     if (this.inFlight >= this.opts.concurrency) return false;
+    const now = this.now();
     let best: TargetState | undefined;
-    for (const s of cands) if (s.inFlight < this.limitOf(s) && (!best || s.inFlight < best.inFlight)) best = s;
+    if (w.preferred === null && w.bytes !== undefined && cands.length > 1) {
+      const choice = this.byFinish(w, cands, w.bytes, now);
+      if (choice?.wait) {
+        // the files after this one see it in that target's queue
+        this.aim(w, { target: choice.target, ms: this.load(this.states.get(choice.target) as TargetState).estimateMs(w.bytes) ?? 0 });
+        return false;
+      }
+      if (choice) best = this.states.get(choice.target);
+    }
+    if (!best) for (const s of cands) if (s.inFlight < this.limitOf(s) && (!best || s.inFlight < best.inFlight)) best = s;
     if (!best) return false;
     const s = best;
     s.inFlight++;
     this.inFlight++;
     const load = this.load(s);
-    const attempt = load.start(this.now());
+    const attempt = load.start(now);
+    const run = { startMs: now, bytes: w.bytes ?? 0 };
+    this.running.get(s.target)?.add(run);
     let released = false;
     w.resolve({
       target: s.target,
@@ -232,6 +284,7 @@ export class Fleet {
         released = true;
         s.inFlight--;
         this.inFlight--;
+        this.running.get(s.target)?.delete(run);
         load.finish(attempt, this.now(), outcome);
         this.drain();
       },
@@ -268,7 +321,8 @@ export class Fleet {
     // waiters that preferred it, or that now have nowhere to go, are re-examined
     for (let i = 0; i < this.waiters.length; ) {
       const w = this.waiters[i];
-      if (this.candidates(w).length === 0 || w.preferred === s.target) {
+      // ...and those that chose to wait for it: no file waits on a down target
+      if (this.candidates(w).length === 0 || w.preferred === s.target || w.aim?.target === s.target) {
         if (this.tryGrant(w)) {
           this.waiters.splice(i, 1);
           continue;

@@ -16,6 +16,7 @@ export interface ReceiveContext {
   tmpDir: string;
   maxBytes: number;
   delayMs: number;
+  serviceBytesPerSec: number;
   /** a body that sends nothing for this long is dropped */
   idleTimeoutMs: number;
   slots: Slots;
@@ -76,7 +77,8 @@ export async function receiveFile(ctx: ReceiveContext, up: Upload): Promise<void
     release = await ctx.slots.acquire(signal);
     stats.served++;
     stats.servedMax = Math.max(stats.servedMax, stats.served);
-    if (ctx.delayMs > 0) await sleep(ctx.delayMs, undefined, { signal });
+    const serviceMs = ctx.delayMs + (ctx.serviceBytesPerSec > 0 ? (body.bytes * 1000) / ctx.serviceBytesPerSec : 0);
+    if (serviceMs > 0) await sleep(serviceMs, undefined, { signal });
     await checkParents(ctx.root, target, true);
     const { ino } = await lstat(tmp);
     await rename(tmp, target).catch((err: NodeJS.ErrnoException) => {

@@ -25,6 +25,8 @@ export interface ReceiverOptions {
   maxBytes?: number;
   /** simulated service time per upload, holding its slot */
   delayMs?: number;
+  /** with it, a simulated per-byte service time too (a host whose time grows with the file): bytes / this s more; 0 = none */
+  serviceBytesPerSec?: number;
   /** uploads served at once; 0 or unset = unlimited */
   slots?: number;
   /** an upload body that sends nothing for this long is dropped (408) and its temp file removed */
@@ -50,6 +52,7 @@ export const RECEIVER_DEFAULTS = {
   port: 0,
   maxBytes: 10 * 2 ** 30,
   delayMs: 0,
+  serviceBytesPerSec: 0,
   slots: 0,
   idleTimeoutMs: 60_000,
   maxConnections: 1024,
@@ -60,9 +63,9 @@ const SHA256_HEX = /^[0-9a-f]{64}$/i;
 /** The reference receiver of a GPU host (`fanout serve`), listening once this resolves. */
 export async function startReceiver(opts: ReceiverOptions): Promise<Receiver> {
   const { dir, token, logger = silentLogger() } = opts;
-  const { host, port, maxBytes, delayMs, slots, idleTimeoutMs, maxConnections } = { ...RECEIVER_DEFAULTS, ...definedOnly(opts) };
+  const { host, port, maxBytes, delayMs, serviceBytesPerSec, slots, idleTimeoutMs, maxConnections } = { ...RECEIVER_DEFAULTS, ...definedOnly(opts) };
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`port must be an integer 0..65535, got ${port}`);
-  for (const [name, v] of Object.entries({ maxBytes, delayMs, slots })) {
+  for (const [name, v] of Object.entries({ maxBytes, delayMs, serviceBytesPerSec, slots })) {
     if (!Number.isSafeInteger(v) || v < 0) throw new ConfigError(`${name} must be a whole number >= 0, got ${v}`);
   }
   for (const [name, v] of Object.entries({ idleTimeoutMs, maxConnections })) {
@@ -82,7 +85,7 @@ export async function startReceiver(opts: ReceiverOptions): Promise<Receiver> {
     await ensureFolder(root);
     await ensureFolder(tmpDir);
   };
-  const ctx: ReceiveContext = { root, tmpDir, maxBytes, delayMs, idleTimeoutMs, slots: createSlots(slots), stats, logger, closing: closing.signal, ensureScratch };
+  const ctx: ReceiveContext = { root, tmpDir, maxBytes, delayMs, serviceBytesPerSec, idleTimeoutMs, slots: createSlots(slots), stats, logger, closing: closing.signal, ensureScratch };
   const healthy = async () => (await ensureScratch().then(() => true, () => false)) && (await canWrite(tmpDir));
   const authorized = token === undefined ? () => true : bearerChecker(token);
   const pending = new Set<Promise<void>>();

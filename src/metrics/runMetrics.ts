@@ -45,7 +45,7 @@ export function registerRunMetrics(registry: Registry, now: () => number = Date.
     });
   perTargetGauge('fanout_in_flight', 'uploads in flight, by target', (s) => s.inFlight);
   perTargetGauge('fanout_target_up', '1 while the target is up, 0 while it is down', (s) => (s.up ? 1 : 0));
-  perTargetGauge('fanout_target_limit', 'uploads the target may have in flight', () => perTarget);
+  perTargetGauge('fanout_target_limit', 'uploads the target may have in flight now (adaptive: its current limit)', (s) => s.limit ?? perTarget);
   new Gauge({
     name: 'fanout_last_success_timestamp_seconds', help: 'when a file was last uploaded (0: none yet)', registers: [registry],
     collect() {

@@ -1,5 +1,6 @@
 import { scan, startWith, type OperatorFunction } from 'rxjs';
-import type { SkipReason, Tally, UploadResult, WalkSkips } from '../types.js';
+import type { LoadView } from '../http/limits/targetLoad.js';
+import type { SkipReason, Tally, TargetTally, UploadResult, WalkSkips } from '../types.js';
 
 export function emptyTally(targets: readonly string[]): Tally {
   return {
@@ -59,4 +60,27 @@ export function addResult(t: Tally, r: UploadResult): Tally {
  */
 export function tallyResults(targets: readonly string[]): OperatorFunction<UploadResult, Tally> {
   return (source) => source.pipe(scan(addResult, emptyTally(targets)), startWith(emptyTally(targets)));
+}
+
+/**
+ * The summary's per-target counts with what the fleet measured of each target at the end:
+ * its final limit, bytes/s over its run (first start to last end, so idle time at the end
+ * does not dilute it) and median latency. Added fields only; a target with nothing measured
+ * gets its limit alone. Pure: new objects.
+ */
+export function withTargetLoads(
+  targets: Record<string, TargetTally>,
+  loads: ReadonlyArray<{ target: string } & Partial<LoadView>>,
+): Record<string, TargetTally> {
+  const out: Record<string, TargetTally> = {};
+  for (const [target, t] of Object.entries(targets)) {
+    const l = loads.find((x) => x.target === target);
+    out[target] = {
+      ...t,
+      ...(l?.limit !== undefined && { limit: l.limit }),
+      ...(l?.runBytesPerSec !== undefined && { bytesPerSec: Math.round(l.runBytesPerSec) }),
+      ...(l?.medianLatencyMs !== undefined && { medianLatencyMs: Math.round(l.medianLatencyMs * 10) / 10 }),
+    };
+  }
+  return out;
 }

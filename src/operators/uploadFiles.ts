@@ -89,7 +89,7 @@ export async function uploadOne(a: Assignment, deps: UploadDeps): Promise<Upload
   for (;;) {
     let lease;
     try {
-      lease = await fleet.acquire(preferred, exhausted);
+      lease = await fleet.acquire(preferred, exhausted, file.size);
     } catch (err) {
       if (err instanceof FleetStoppedError) return result('pending', { finishedAt: null });
       const error = attempts > 0 ? `${describeError(err)} (last error: ${lastError})` : describeError(err);

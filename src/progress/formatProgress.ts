@@ -41,9 +41,17 @@ export function formatOverall(v: ProgressView, width = 100): string {
 }
 
 /**
- *   http://127.0.0.1:4001  up    in flight  2  done   200  failed   0  3.3 MB
+ * In flight against the target's limit (adaptive: it moves), then its recent throughput
+ * and latency, "-" until measured; as wide before the first sample as after.
+ *
+ *   http://127.0.0.1:4001  up    in flight  2/4   done   200  failed   0  3.3 MB   1.2 MB/s   42 ms
  */
 export function formatTarget(t: TargetView, urlWidth = t.target.length): string {
   const n = (x: number, w: number) => String(x).padStart(w);
-  return `  ${t.target.padEnd(urlWidth)}  ${t.up ? 'up  ' : 'DOWN'}  in flight ${n(t.inFlight, 2)}  done ${n(t.uploaded, 5)}  failed ${n(t.failed, 3)}  ${formatBytes(t.bytes)}`;
+  const inFlight = t.limit === undefined ? n(t.inFlight, 2) : `${n(t.inFlight, 2)}/${t.limit}`.padEnd(5);
+  const base = `  ${t.target.padEnd(urlWidth)}  ${t.up ? 'up  ' : 'DOWN'}  in flight ${inFlight}  done ${n(t.uploaded, 5)}  failed ${n(t.failed, 3)}  ${formatBytes(t.bytes)}`;
+  if (t.limit === undefined) return base;
+  const rate = t.bytesPerSec === undefined ? '-' : (t.bytesPerSec / 1e6).toFixed(1);
+  const latency = t.latencyMs === undefined ? '-' : Math.round(t.latencyMs).toString();
+  return `${base} ${rate.padStart(5)} MB/s ${latency.padStart(4)} ms`;
 }

@@ -14,7 +14,13 @@ export function progressLine(v: ProgressView): Record<string, unknown> {
     failed: v.failed,
     bytes: v.bytes,
     rate: { filesPerSec: round(v.filesPerSec), bytesPerSec: Math.round(v.bytesPerSec) },
-    targets: Object.fromEntries(v.targets.map((t) => [t.target, { inFlight: t.inFlight, up: t.up }])),
+    targets: Object.fromEntries(v.targets.map((t) => [t.target, {
+      inFlight: t.inFlight, up: t.up,
+      // absent until the target has a measure (the line stays valid JSON: no undefined)
+      ...(t.limit !== undefined && { limit: t.limit }),
+      ...(t.bytesPerSec !== undefined && { bytesPerSec: Math.round(t.bytesPerSec) }),
+      ...(t.latencyMs !== undefined && { latencyMs: round(t.latencyMs) }),
+    }])),
   };
 }
 

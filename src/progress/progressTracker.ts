@@ -8,9 +8,15 @@ export interface TargetView {
   target: string;
   up: boolean;
   inFlight: number;
+  /** uploads it may have in flight now (adaptive: changes through the run) */
+  limit?: number;
   uploaded: number;
   failed: number;
   bytes: number;
+  /** recent bytes/s of the whole target, once measured */
+  bytesPerSec?: number;
+  /** recent latency of an upload, ms, once measured */
+  latencyMs?: number;
 }
 
 /** Everything a progress display shows, at one instant. */
@@ -88,9 +94,12 @@ export class ProgressTracker {
       target: s.target,
       up: s.up,
       inFlight: s.inFlight,
+      limit: s.limit,
       uploaded: t?.targets[s.target]?.uploaded ?? 0,
       failed: t?.targets[s.target]?.failed ?? 0,
       bytes: t?.targets[s.target]?.bytes ?? 0,
+      bytesPerSec: s.bytesPerSec,
+      latencyMs: s.latencyMs,
     }));
     return {
       batchId: this.run?.batchId ?? null, done, total, totalExact: this.countDone, uploaded, failed, skipped, bytes,

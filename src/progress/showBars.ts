@@ -22,7 +22,7 @@ const SHOW_CURSOR = '\x1B[?25h';
  * second from the tracker's view.
  *
  *   files [█████░░░░░░] 412/1000   6.6 MB  205 files/s  3.4 MB/s ETA 3s  failed 0
- *     http://127.0.0.1:4001  up    in flight  2  done   200  failed   0  3.3 MB
+ *     http://127.0.0.1:4001  up    in flight  2/4   done   200  failed   0  3.3 MB   1.2 MB/s   42 ms
  */
 export function showBars(tracker: ProgressTracker, targets: readonly string[], opts: BarsOptions): BarDisplay {
   const { stream, fps = 10 } = opts;

@@ -16,11 +16,11 @@ export class HeldFleet extends Fleet {
     super(all, opts);
   }
 
-  override acquire(preferred: string | null, exclude: ReadonlySet<string> = new Set()): Promise<Lease> {
+  override acquire(preferred: string | null, exclude: ReadonlySet<string> = new Set(), bytes?: number): Promise<Lease> {
     const held = this.held();
     const keep = preferred !== null && held.has(preferred) ? preferred : null;
     const closed = [...this.closing()].filter((t) => t !== keep);
     const notHeld = this.all.filter((t) => !held.has(t));
-    return super.acquire(keep, new Set([...exclude, ...notHeld, ...closed]));
+    return super.acquire(keep, new Set([...exclude, ...notHeld, ...closed]), bytes);
   }
 }

@@ -54,6 +54,14 @@ forEachDatabase('--per-target auto (the default) against hosts with 1 and 8 slot
     // limit swing between 2 and 3 now and then, so this holds the line below the fixed 4 of before
     expect(peak, '1-slot host: most uploads open at once after warm-up').to.be.within(1, 3);
     expect(eight.receivers[0].stats().inFlightMax, '8-slot host: most uploads open at once').to.be.above(4);
+    // the summary (--json prints it as is) gives what the fleet measured of each target
+    for (const t of [slow, wide]) {
+      const got = summary.targets[t];
+      expect(got, t).to.include({ uploaded: got.uploaded }).and.include.keys(['limit', 'bytesPerSec', 'medianLatencyMs']);
+      expect(got.limit, t).to.be.within(1, 32);
+      expect(got.bytesPerSec, t).to.be.above(0);
+      expect(got.medianLatencyMs, `${t}: each upload is held 20 ms`).to.be.at.least(19);
+    }
     await assertInvariants(store, config.batchId, tree, new Map([[slow, one.dirs[0]], [wide, eight.dirs[0]]]), { complete: true, summaries: [summary] });
   });
 });

@@ -1,11 +1,14 @@
 import { expect } from 'chai';
-import { rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { normaliseUploadConfig } from '../../src/config.js';
 import { runBatch } from '../../src/runBatch.js';
 import { createStore } from '../../src/store/createStore.js';
 import type { Store } from '../../src/store/types.js';
-import { startReceivers, type ReceiverFleet } from '../helpers/receivers.js';
-import { makeTree, type Tree } from '../helpers/tree.js';
+import { forEachDatabase } from '../helpers/db.js';
+import { assertInvariants } from '../helpers/invariants.js';
+import { readTree, startReceivers, type ReceiverFleet } from '../helpers/receivers.js';
+import { makeTree, sha256, type Tree } from '../helpers/tree.js';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -46,5 +49,55 @@ describe('--assign least-loaded against a slow host', function () {
     for (const url of fast.urls) expect(ll.targets[url].uploaded).to.be.above(n / 3);
     // and the run ends sooner: round-robin waits on the slow host's third
     expect(ll.durationMs).to.be.below(rr.durationMs);
+  });
+});
+
+forEachDatabase('--assign least-loaded near the end of a batch, against a slow and a fast host', (db) => {
+  let tree: Tree;
+  let fast: ReceiverFleet;
+  let slow: ReceiverFleet;
+  let store: Store;
+  const bigs = new Set<string>();
+
+  before(async function () {
+    this.timeout(20_000);
+    // in walk order: 120 small files, then 12 big ones last
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'fanout-endgame-'));
+    const files = new Map<string, string>();
+    const add = async (rel: string, size: number) => {
+      const body = randomBytes(size);
+      await mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
+      await writeFile(path.join(dir, rel), body);
+      files.set(rel, sha256(body));
+    };
+    for (let i = 0; i < 120; i++) await add(`a/small_${String(i).padStart(3, '0')}.wav`, 4096);
+    for (let i = 0; i < 12; i++) {
+      await add(`z/big_${String(i).padStart(2, '0')}.wav`, 1 << 20);
+      bigs.add(`z/big_${String(i).padStart(2, '0')}.wav`);
+    }
+    tree = { dir, files };
+    // time grows with the bytes: a big file holds the slow host ~4 s, a fast slot ~60 ms
+    slow = await startReceivers(1, { slots: 1, delayMs: 40, serviceBytesPerSec: 256 * 1024 });
+    fast = await startReceivers(1, { slots: 4, delayMs: 5, serviceBytesPerSec: 20 * 1024 * 1024 });
+    store = await createStore(db.url);
+    await store.migrate();
+  });
+  after(async () => {
+    await store.close();
+    await fast.close();
+    await slow.close();
+    await rm(tree.dir, { recursive: true, force: true });
+  });
+
+  it('should send the big last files to the fast host, not to the slow one that happens to be free', async function () {
+    this.timeout(60_000);
+    // the slow host first: least-loaded breaks ties in the targets' order
+    const config = await normaliseUploadConfig({ dir: tree.dir, target: [slow.urls[0], fast.urls[0]], db: db.url, assign: 'least-loaded' });
+    const summary = await runBatch(config, { store });
+    expect(summary).to.include({ status: 'completed', uploaded: tree.files.size, failed: 0 });
+    const onSlow = [...(await readTree(slow.dirs[0])).keys()];
+    expect(onSlow.length, 'the slow host still takes files while the fast one has a queue').to.be.above(0);
+    expect(onSlow.filter((f) => bigs.has(f)), 'big files on the slow host').to.deep.equal([]);
+    await assertInvariants(store, config.batchId, tree, new Map([[slow.urls[0], slow.dirs[0]], [fast.urls[0], fast.dirs[0]]]), { complete: true, summaries: [summary] });
   });
 });

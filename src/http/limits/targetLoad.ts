@@ -1,5 +1,6 @@
 import { LatencyHistogram } from './latencyHistogram.js';
 import type { Limit } from './limit.js';
+import { SizeBaseline } from './sizeBaseline.js';
 
 /** One attempt on a target, from its slot to its end. */
 export interface Attempt {
@@ -42,6 +43,10 @@ export class TargetLoad {
   private firstStart?: number;
   private lastEnd?: number;
   private bytesDone = 0;
+  /** the fastest time seen for each size (scheduling's estimate of an upload) */
+  private readonly base = new SizeBaseline();
+  /** recent latency over that fastest time: how much the load stretches an upload */
+  private stretch = 1;
 
   constructor(readonly limit: Limit) {}
 
@@ -62,6 +67,9 @@ export class TargetLoad {
     this.limit.onSample({ startMs: a.startMs, rttMs, inflight, bytes: outcome.bytes, didDrop: outcome.dropped });
     if (outcome.dropped) return;
     this.latencies.add(rttMs);
+    this.base.add(outcome.bytes, rttMs);
+    const fastest = this.base.baseMs(outcome.bytes);
+    if (fastest !== undefined && fastest > 0) this.stretch += EWMA * (Math.max(1, rttMs / fastest) - this.stretch);
     this.latency = this.latency === undefined ? rttMs : this.latency + EWMA * (rttMs - this.latency);
     if (rttMs > 0) {
       const rate = (inflight * outcome.bytes * 1000) / rttMs;
@@ -76,6 +84,19 @@ export class TargetLoad {
     this.limit.reset();
     this.rate = undefined;
     this.latency = undefined;
+    this.base.reset();
+    this.stretch = 1;
+  }
+
+  /**
+   * How long an upload of `bytes` should take on this target at its recent load, ms: the
+   * fastest seen for its size (fixed + per-byte, see SizeBaseline) times how much the load
+   * stretches uploads lately. Undefined before the first sample. (At an adaptive limit the
+   * stretch stays near 1: the limit keeps a target just short of queueing.)
+   */
+  estimateMs(bytes: number): number | undefined {
+    const fastest = this.base.baseMs(bytes);
+    return fastest === undefined ? undefined : fastest * this.stretch;
   }
 
   view(): LoadView {

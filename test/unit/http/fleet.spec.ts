@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { PassThrough } from 'node:stream';
 import { UploadError } from '../../../src/errors.js';
 import { Fleet, FleetStoppedError, type Lease } from '../../../src/http/fleet.js';
+import { fixedLimit } from '../../../src/http/limits/limit.js';
 import { createLogger, type Logger } from '../../../src/logger.js';
 
 const opts = { perTarget: 2, concurrency: 10, downAfter: 2, probeMs: 10_000, probe: async () => false };
@@ -70,6 +71,53 @@ describe('Fleet', () => {
     void fleet.acquire(null).then(() => (fourth = true));
     await tick();
     expect(fourth).to.equal(false);
+  });
+
+  describe('with files of known size and measured targets (size-aware least-loaded)', () => {
+    // FAST takes 4 at once, 10 ms a small file and 50 ms a MiB; SLOW takes 1, 40 ms and 2 s
+    const MiB = 1 << 20;
+    const measured = async () => {
+      let now = 0;
+      const fleet = new Fleet(['SLOW', 'FAST'], { ...opts, perTarget: 4, limit: (t) => fixedLimit(t === 'SLOW' ? 1 : 4), now: () => now });
+      const sample = async (target: string, bytes: number, ms: number) => {
+        const l = await fleet.acquire(target, new Set(), bytes);
+        now += ms;
+        l.release({ bytes, dropped: false });
+      };
+      await sample('FAST', 4096, 10);
+      await sample('FAST', MiB, 50);
+      await sample('SLOW', 4096, 40);
+      await sample('SLOW', MiB, 2000);
+      return { fleet, at: (ms: number) => (now += ms) };
+    };
+
+    it('should keep a big file waiting for the fast target about to be idle rather than give it to the free slow one', async () => {
+      const { fleet, at } = await measured();
+      const busy = await Promise.all([1, 2, 3, 4].map(() => fleet.acquire('FAST', new Set(), MiB)));
+      at(45); // the fast uploads are 5 ms from their end
+      let got: Lease | undefined;
+      void fleet.acquire(null, new Set(), MiB).then((l) => (got = l));
+      await tick();
+      expect(got, 'not sent to the free slow target').to.equal(undefined);
+      expect(fleet.snapshot().find((s) => s.target === 'SLOW')?.inFlight).to.equal(0);
+      busy[0].release({ bytes: MiB, dropped: false });
+      await tick();
+      expect(got?.target).to.equal('FAST');
+      // a small file, unmeasured size or not, takes the free slow target when the fast one is full
+      expect((await fleet.acquire(null)).target).to.equal('SLOW');
+    });
+
+    it('should never keep a file waiting on a target that goes down', async () => {
+      const { fleet, at } = await measured();
+      await Promise.all([1, 2, 3, 4].map(() => fleet.acquire('FAST', new Set(), MiB)));
+      at(45);
+      const waiting = fleet.acquire(null, new Set(), MiB);
+      await tick();
+      fleet.reportFailure('FAST', true);
+      fleet.reportFailure('FAST', true);
+      expect((await waiting).target).to.equal('SLOW');
+      fleet.close();
+    });
   });
 
   it('should mark a target down after consecutive host faults and send its waiters elsewhere', async () => {

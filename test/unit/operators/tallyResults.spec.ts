@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { TestScheduler } from 'rxjs/testing';
-import { addResult, emptyTally, tallyResults } from '../../../src/operators/tallyResults.js';
+import { addResult, emptyTally, tallyResults, withTargetLoads } from '../../../src/operators/tallyResults.js';
 import type { UploadResult } from '../../../src/types.js';
 
 const result = (status: UploadResult['status'], target: string | null, size = 10): UploadResult => ({
@@ -41,5 +41,19 @@ describe('tallyResults', () => {
     const t0 = emptyTally(['X']);
     addResult(t0, result('uploaded', 'X'));
     expect(t0).to.deep.equal(emptyTally(['X']));
+  });
+
+  it('should add each target\'s final limit, bytes/s over its run and median latency to its counts, leaving the counts as they are', () => {
+    const targets = { X: { uploaded: 3, failed: 0, bytes: 30 }, Y: { uploaded: 0, failed: 1, bytes: 0 } };
+    const out = withTargetLoads(targets, [
+      { target: 'X', limit: 6, runBytesPerSec: 1234.56, medianLatencyMs: 41.66, bytesPerSec: 999 },
+      { target: 'Y', limit: 1 },
+      { target: 'Z', limit: 2, runBytesPerSec: 5 },
+    ]);
+    expect(out).to.deep.equal({
+      X: { uploaded: 3, failed: 0, bytes: 30, limit: 6, bytesPerSec: 1235, medianLatencyMs: 41.7 },
+      Y: { uploaded: 0, failed: 1, bytes: 0, limit: 1 }, // nothing measured: no rate, no latency
+    });
+    expect(targets.X, 'the tally is not changed').to.deep.equal({ uploaded: 3, failed: 0, bytes: 30 });
   });
 });

@@ -46,4 +46,12 @@ describe('formatProgress', () => {
     expect(formatTarget(t, 12)).to.equal('  http://h:1    up    in flight  2  done   200  failed   1  3.3 MB');
     expect(formatTarget({ ...t, up: false })).to.include('DOWN');
   });
+
+  it('should show a target\'s limit beside its in flight, and its throughput and latency once measured', () => {
+    const t = { target: 'http://h:1', up: true, inFlight: 3, limit: 6, uploaded: 200, failed: 0, bytes: 3_300_000, bytesPerSec: 12_500_000, latencyMs: 41.6 };
+    expect(formatTarget(t, 12)).to.equal('  http://h:1    up    in flight  3/6   done   200  failed   0  3.3 MB  12.5 MB/s   42 ms');
+    const fresh = formatTarget({ ...t, bytesPerSec: undefined, latencyMs: undefined }, 12);
+    expect(fresh).to.equal('  http://h:1    up    in flight  3/6   done   200  failed   0  3.3 MB     - MB/s    - ms');
+    expect(fresh.length, 'as wide before the first sample as after').to.equal(formatTarget(t, 12).length);
+  });
 });

@@ -19,7 +19,7 @@ describe('ProgressTracker', () => {
 
   const fleet = (inFlight: number, upB = true) => ({
     snapshot: () => [
-      { target: 'A', up: true, inFlight, uploaded: 0, failed: 0, consecutiveFailures: 0 },
+      { target: 'A', up: true, inFlight, uploaded: 0, failed: 0, consecutiveFailures: 0, limit: 4, bytesPerSec: 2e6, latencyMs: 12 },
       { target: 'B', up: upB, inFlight: 0, uploaded: 0, failed: 0, consecutiveFailures: 0 },
     ],
   });
@@ -49,8 +49,8 @@ describe('ProgressTracker', () => {
     expect(v.filesPerSec).to.equal(10); // 0 -> 10 files in the first second
     expect(v.etaSec).to.equal(1);
     expect(v.targets).to.deep.equal([
-      { target: 'A', up: true, inFlight: 2, uploaded: 9, failed: 1, bytes: 9000 },
-      { target: 'B', up: false, inFlight: 0, uploaded: 0, failed: 0, bytes: 0 },
+      { target: 'A', up: true, inFlight: 2, limit: 4, uploaded: 9, failed: 1, bytes: 9000, bytesPerSec: 2e6, latencyMs: 12 },
+      { target: 'B', up: false, inFlight: 0, limit: undefined, uploaded: 0, failed: 0, bytes: 0, bytesPerSec: undefined, latencyMs: undefined },
     ]);
     t.close();
   });
