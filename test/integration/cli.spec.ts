@@ -37,7 +37,7 @@ describe('fanout upload (CLI)', () => {
     expect(Object.keys(s)).to.have.members(['batchId', 'status', 'total', 'uploaded', 'failed', 'skipped', 'pending', 'bytes', 'durationMs', 'targets', 'loops', 'excluded', 'tooYoung', 'notRegular']);
     expect(s).to.include({ batchId: 'cli-ok', status: 'completed', total: tree.files.size, uploaded: tree.files.size, failed: 0, skipped: 0, pending: 0 });
     expect(Object.keys(s.targets)).to.have.members(fleet.urls);
-    expect(s.targets[fleet.urls[0]]).to.have.keys(['uploaded', 'failed', 'bytes']);
+    expect(s.targets[fleet.urls[0]]).to.have.keys(['uploaded', 'failed', 'bytes', 'limit', 'bytesPerSec', 'medianLatencyMs']);
     // logs went to stderr as JSON lines, with the documented events
     const events = r.stderr.trim().split('\n').map((l) => JSON.parse(l).event);
     expect(events).to.include.members(['batch_start', 'batch_complete']);
