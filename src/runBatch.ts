@@ -8,8 +8,8 @@ import { vegasLimit } from './http/limits/vegasLimit.js';
 import { requestUrl } from './http/requestUrl.js';
 import { Uploader, type UploaderOptions } from './http/uploader.js';
 import { silentLogger, type Logger } from './logger.js';
-import { addWalkSkip, emptyTally, emptyWalkSkips, withTargetLoads } from './operators/tallyResults.js';
-import { distribute } from './pipeline.js';
+import { addWalkSkip, emptyTally, emptyWalkSkips, tallyResults, withTargetLoads } from './operators/tallyResults.js';
+import { distributeResults } from './pipeline.js';
 import { checkReportPath, writeReport } from './report/writeReport.js';
 import { fileListLines } from './sources/listedFiles.js';
 import { openStore } from './store/openStore.js';
@@ -17,7 +17,7 @@ import { holdBatch, type BatchHold } from './runs/batchLease.js';
 import { checkResumeDir } from './runs/resumeFromBatch.js';
 import type { Store } from './store/types.js';
 import { withDbRetry } from './store/withDbRetry.js';
-import type { BatchStatus, Summary, Tally } from './types.js';
+import type { BatchStatus, Summary, Tally, UploadResult } from './types.js';
 
 export { openStore };
 
@@ -32,6 +32,8 @@ export interface RunBatchDeps {
   /** sees the fleet once it exists (progress displays) and every running tally */
   onStart?: (run: { fleet: Fleet; batchId: string; config: UploadConfig; store: Store }) => void;
   onTally?: (tally: Tally) => void;
+  /** every result once recorded (metrics: its tries give the retries and the upload's duration) */
+  onResult?: (result: UploadResult) => void;
   /** where `--files-from -` reads its list (default process.stdin) */
   stdin?: Readable;
   /** the HTTP dispatcher per target origin (tests inject undici's MockAgent); default: a Pool each */
@@ -175,13 +177,13 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
     let storeError: unknown;
     try {
       await lastValueFrom(
-        distribute(
+        distributeResults(
           {
             ...config, auditFormId, processId: config.processId ?? null, window: Math.max(1024, 4 * config.concurrency),
             files: config.filesFrom === undefined ? undefined : fileListLines(config.filesFrom, deps.stdin),
           },
           { store, fleet, uploader, logger, stop$: whenAborted(stopped.signal), signal: abort.signal, onSkip: (reason) => addWalkSkip(walkSkips, reason) },
-        ).pipe(tap((t) => {
+        ).pipe(tap((r) => deps.onResult?.(r)), tallyResults(config.targets), tap((t) => {
           tally = t;
           deps.onTally?.(t);
           if (config.maxErrors !== undefined && t.failed >= config.maxErrors) stopEarly(`stopped after ${config.maxErrors} failed files (--max-errors)`);

@@ -137,6 +137,7 @@ export function uploadCommand(ctx: CliContext): CommandModule<object, UploadArgs
               progress.onTally(t);
               metrics?.onTally(t);
             },
+            onResult: (r) => metrics?.onResult(r),
           });
         } finally {
           progress.stop(); // before the summary, and on every way out

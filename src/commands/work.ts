@@ -1,6 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { normaliseUploadConfig } from '../config.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, describeError } from '../errors.js';
 import { createLogger, flushLogger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import { openStore } from '../store/openStore.js';
@@ -11,7 +11,7 @@ import type { LogFormat } from '../logText.js';
 import { logFormatFor, sendOptions } from './upload.js';
 import { dbUrl } from './withStore.js';
 
-type WorkArgs = Record<string, unknown> & { batchId: string; root: string; db?: string; leaseMs?: number; follow?: boolean; json?: boolean; target?: string[]; targetsFile?: string; logLevel?: string };
+type WorkArgs = Record<string, unknown> & { metricsPort?: number; batchId: string; root: string; db?: string; leaseMs?: number; follow?: boolean; json?: boolean; target?: string[]; targetsFile?: string; logLevel?: string };
 
 const exitOf = (s: WorkSummary) => (s.status === 'interrupted' ? 130 : s.status === 'completed' ? 0 : 1);
 
@@ -41,16 +41,24 @@ export function workCommand(ctx: CliContext): CommandModule<object, WorkArgs> {
       }
       const config = await normaliseUploadConfig({ ...argv, dir: argv.root, target: targets, db } as never, ctx.env);
       const logger = createLogger({ level: config.logLevel, file: config.logFile, stream: ctx.stderr, secrets: [config.token ?? ''], format: logFormatFor(argv.logFormat as LogFormat | undefined, ctx.isTTY, config.logFile) });
+      const metrics = argv.metricsPort === undefined ? undefined : await (await import('../metrics/runMetrics.js')).serveRunMetrics(argv.metricsPort).catch((err: unknown) => {
+        throw new ConfigError(`cannot serve metrics on port ${argv.metricsPort}: ${describeError(err)}`, { cause: err });
+      });
+      if (metrics) logger.info('metrics_listening', { event: 'metrics_listening', url: `${metrics.url}/metrics` });
       const stop = new AbortController();
       const abort = new AbortController();
       const onSignal = () => (stop.signal.aborted ? abort.abort() : stop.abort());
       ctx.signals.on('SIGINT', onSignal);
       ctx.signals.on('SIGTERM', onSignal);
       try {
-        const s = await runWorker({ ...config, leaseMs: argv.leaseMs ?? 30_000, follow: argv.follow === true }, { logger, stop: stop.signal, abort: abort.signal });
+        const s = await runWorker({ ...config, leaseMs: argv.leaseMs ?? 30_000, follow: argv.follow === true }, {
+          logger, stop: stop.signal, abort: abort.signal,
+          onStart: (run) => metrics?.onStart(run), onTally: (t) => metrics?.onTally(t), onResult: (r) => metrics?.onResult(r),
+        });
         ctx.stdout.write(argv.json ? `${JSON.stringify(s)}\n` : `worker ${s.worker} ${s.status}: ${s.uploaded} uploaded, ${s.failed} failed, ${s.lost} results discarded (claims lost)\n`);
         ctx.exitCode = exitOf(s);
       } finally {
+        await metrics?.close();
         ctx.signals.off('SIGINT', onSignal);
         ctx.signals.off('SIGTERM', onSignal);
         await flushLogger(logger);

@@ -1,14 +1,25 @@
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Fleet } from '../http/fleet.js';
 import type { Store } from '../store/types.js';
-import type { Tally } from '../types.js';
+import type { Tally, UploadResult } from '../types.js';
 import { counterFeeder } from './feedCounter.js';
 import { startMetricsServer } from './metricsServer.js';
 
+/** The queue as the database has it (watch, work): rows waiting, and the oldest waiting file's mtime. */
+export interface PendingNow {
+  pending: number;
+  oldestMtimeMs: number | null;
+}
+
+/** Upload durations from a 20 ms small file to a many-minute large one. */
+const DURATION_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
+
 export interface RunMetrics {
   /** runBatch's onStart and onTally */
-  onStart(run: { fleet: Pick<Fleet, 'snapshot'>; store: Pick<Store, 'ping'>; config: { perTarget: number } }): void;
+  onStart(run: { fleet: Pick<Fleet, 'snapshot'>; store: Pick<Store, 'ping'>; config: { perTarget: number }; pending?: () => Promise<PendingNow> }): void;
   onTally(tally: Tally): void;
+  /** every result as it is recorded: its tries feed the retries and the duration histogram */
+  onResult(result: UploadResult): void;
   /** `/readyz`: the database answers and at least one target is up */
   ready(): Promise<{ ok: boolean; reason?: string }>;
 }
@@ -23,6 +34,7 @@ export function registerRunMetrics(registry: Registry, now: () => number = Date.
   let store: Pick<Store, 'ping'> | undefined;
   let perTarget = 0;
   let tally: Tally | undefined;
+  let pendingNow: (() => Promise<PendingNow>) | undefined;
   let lastUploaded = 0;
   let lastSuccessAt = 0;
   const advance = counterFeeder();
@@ -52,11 +64,36 @@ export function registerRunMetrics(registry: Registry, now: () => number = Date.
       this.set(lastSuccessAt / 1000);
     },
   });
+  const retries = new Counter({ name: 'fanout_retries_total', help: 'tries that failed and were tried again (here or on another target), by target', labelNames: ['target'], registers: [registry] });
+  const duration = new Histogram({
+    name: 'fanout_upload_duration_seconds', help: 'how long a file took to upload, its last try, by target', labelNames: ['target'], buckets: DURATION_BUCKETS, registers: [registry],
+  });
+  // the queue is read from the database at scrape time (only watch and work have one)
+  new Gauge({
+    name: 'fanout_pending_files', help: 'files waiting as pending rows', registers: [registry],
+    async collect() {
+      if (pendingNow) this.set((await pendingNow().catch(() => ({ pending: NaN }))).pending);
+    },
+  });
+  new Gauge({
+    name: 'fanout_oldest_pending_age_seconds', help: 'age (from its mtime) of the oldest file waiting; 0 when none waits', registers: [registry],
+    async collect() {
+      if (!pendingNow) return;
+      const p = await pendingNow().catch(() => ({ oldestMtimeMs: NaN }));
+      this.set(p.oldestMtimeMs === null ? 0 : Math.max(0, (now() - p.oldestMtimeMs) / 1000));
+    },
+  });
   return {
     onStart(run) {
       fleet = run.fleet;
       store = run.store;
       perTarget = run.config.perTarget;
+      pendingNow = run.pending;
+    },
+    onResult(r) {
+      for (const t of r.tries ?? []) if (t.outcome === 'retried') retries.inc({ target: t.target });
+      const last = r.tries?.[r.tries.length - 1];
+      if (r.status === 'uploaded' && last) duration.observe({ target: last.target }, (last.finishedAt - last.startedAt) / 1000);
     },
     onTally(t) {
       tally = t;

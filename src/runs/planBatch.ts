@@ -87,7 +87,7 @@ export async function planBatch(config: PlanConfig, logger: Logger, onBatch?: (s
 }
 
 /** A name that is not UTF-8 has no URL a receiver would store it under: its row says so at once. */
-function planned(batchId: string, a: Assignment): FileRow {
+export function planned(batchId: string, a: Assignment): FileRow {
   const row = pendingRow(batchId, a);
   if (!a.file.invalidName) return row;
   return { ...row, target: null, status: 'failed', error: `file name is not valid UTF-8: ${printablePath(a.file.path)} (rename it)`, finishedAt: Date.now() };

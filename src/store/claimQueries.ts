@@ -37,7 +37,11 @@ export async function claimRows(knex: Knex, o: ClaimOptions): Promise<ClaimedRow
       .where({ batch_id: o.batchId, status: 'pending' })
       .where((w) => w.whereNull('claimed_by').orWhere('claim_expires_at', '<', now));
     if (others.length > 0) q.where((w) => w.whereNull('target').orWhereNotIn('target', others));
-    const ids = (await q.orderBy('id').limit(o.limit).forUpdate().skipLocked().pluck('id')) as number[];
+    q.orderBy('id').limit(o.limit);
+    // SQLite has one writer at a time (the transaction is the lock) and no SKIP LOCKED: only
+    // `fanout watch` claims there, alone
+    if ((trx.client as Knex.Client).dialect === 'mysql') q.forUpdate().skipLocked();
+    const ids = (await q.pluck('id')) as number[];
     if (ids.length === 0) return [];
     await trx('file_distributions')
       .whereIn('id', ids)

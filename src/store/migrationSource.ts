@@ -4,6 +4,7 @@ import * as pathKeyPrefix from './migrations/20261129120000_path_key_prefix.js';
 import * as textPathsCallSha256 from './migrations/20261201000000_text_paths_call_sha256.js';
 import * as runsAttemptsTargetEvents from './migrations/20261201110000_runs_attempts_target_events.js';
 import * as leasesClaimsWorkers from './migrations/20261201120000_leases_claims_workers.js';
+import * as pathKeyIndex from './migrations/20261202100000_path_key_index.js';
 
 export interface NamedMigration extends Knex.Migration {
   name: string;
@@ -16,6 +17,7 @@ const MIGRATIONS: readonly NamedMigration[] = [
   { name: '20261201000000_text_paths_call_sha256', up: textPathsCallSha256.up, down: textPathsCallSha256.down },
   { name: '20261201110000_runs_attempts_target_events', up: runsAttemptsTargetEvents.up, down: runsAttemptsTargetEvents.down },
   { name: '20261201120000_leases_claims_workers', up: leasesClaimsWorkers.up, down: leasesClaimsWorkers.down },
+  { name: '20261202100000_path_key_index', up: pathKeyIndex.up, down: pathKeyIndex.down },
 ];
 
 /**

@@ -18,7 +18,7 @@ import { ensureTargetLeases } from '../store/targetLeaseQueries.js';
 import type { Store } from '../store/types.js';
 import { withDbRetry } from '../store/withDbRetry.js';
 import { registerWorker, stopWorker } from '../store/workerQueries.js';
-import type { Tally } from '../types.js';
+import type { Tally, UploadResult } from '../types.js';
 import { fencedStore } from './fencedStore.js';
 import { HeldFleet } from './heldFleet.js';
 import { TargetShare } from './targetShare.js';
@@ -45,6 +45,10 @@ export interface RunWorkerDeps {
   stop?: AbortSignal;
   abort?: AbortSignal;
   dispatcherFor?: UploaderOptions['dispatcherFor'];
+  /** metrics: the fleet and the queue once they exist, every running tally, every recorded result */
+  onStart?: (run: { fleet: HeldFleet; store: Store; config: WorkConfig; pending: () => Promise<{ pending: number; oldestMtimeMs: number | null }> }) => void;
+  onTally?: (tally: Tally) => void;
+  onResult?: (result: UploadResult) => void;
 }
 
 /**
@@ -75,6 +79,7 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
       probe: (t) => probeTarget(t, config.connectTimeoutMs), logger, batchId,
     });
     await s.tick();
+    deps.onStart?.({ fleet, store, config, pending: () => pendingOfBatch(store, batchId) });
     logger.info('worker_start', { event: 'worker_start', batchId, worker: me.id, host: me.host, pid: me.pid, root: config.dir, targets: [...s.held], leaseMs: config.leaseMs });
     const uploader = new Uploader(config.targets, {
       batchId, perTarget: config.perTarget, token: config.token, connectTimeoutMs: config.connectTimeoutMs,
@@ -122,8 +127,12 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
             credits.next(1);
           }),
           filter((r) => !lost.has(r.file.path)),
+          tap((r) => deps.onResult?.(r)),
           tallyResults(config.targets),
-          tap((t) => (tally = t)),
+          tap((t) => {
+            tally = t;
+            deps.onTally?.(t);
+          }),
           finalize(() => credits.complete()),
           identity,
         ),
@@ -174,4 +183,11 @@ async function settleBatch(store: Store, batchId: string): Promise<void> {
   await store.updateBatch(batchId, {
     status: c.failed > 0 ? 'completed_with_failures' : 'completed', total: c.total, uploaded: c.uploaded, failed: c.failed, skipped: 0, bytes: c.bytes, finishedAt: Date.now(),
   });
+}
+
+/** The batch's queue for metrics: rows waiting and the oldest waiting file's mtime. */
+async function pendingOfBatch(store: Store, batchId: string): Promise<{ pending: number; oldestMtimeMs: number | null }> {
+  const r = (await store.knex('file_distributions').where({ batch_id: batchId, status: 'pending' })
+    .first(store.knex.raw('count(*) as n'), store.knex.raw('min(mtime_ms) as oldest'))) as { n: unknown; oldest: unknown } | undefined;
+  return { pending: Number(r?.n ?? 0), oldestMtimeMs: r?.oldest === null || r?.oldest === undefined ? null : Number(r.oldest) };
 }

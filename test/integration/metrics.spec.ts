@@ -137,4 +137,57 @@ describe('--metrics-port: Prometheus metrics, /healthz and /readyz', function ()
       }
     });
   });
+
+  describe('on `watch`', () => {
+    let tree: Tree;
+    let fleet: ReceiverFleet;
+    before(async () => {
+      tree = await makeTree(12, { sizes: [1000] });
+      fleet = await startReceivers(1);
+    });
+    after(async () => {
+      await fleet.close();
+      await rm(tree.dir, { recursive: true, force: true });
+    });
+
+    const watch = (db: string, extra: string[]) => {
+      const ctx = fakeContext();
+      const run = runCli(['watch', tree.dir, '--db', db, '--batch-prefix', 'm', '--min-age', '0.1', '--rescan-s', '1', '--metrics-port', '0', '--retries', '1', '--probe-ms', '100', ...extra], ctx);
+      return { ctx, run };
+    };
+
+    it('should show pending rows and the oldest one\'s age, retries, the upload duration histogram and the last success, and be ready', async () => {
+      const db = `sqlite:${path.join(work, 'w.sqlite')}`;
+      const dead = 'http://127.0.0.1:9';
+      // plan only: every file waits as a pending row
+      const planner = watch(db, ['--target', `${fleet.urls[0]},${dead}`, '--plan-only']);
+      const [, m1] = await waitFor(planner.ctx.err, /"url":"(http:\/\/[^"]+)\/metrics"/, planner.run);
+      let text = '';
+      for (let i = 0; i < 500 && sample(text, 'fanout_pending_files') !== tree.files.size; i++) {
+        text = (await get(`${m1}/metrics`)).text;
+        await sleep(20);
+      }
+      expect(sample(text, 'fanout_pending_files')).to.equal(tree.files.size);
+      expect(sample(text, 'fanout_oldest_pending_age_seconds')).to.be.above(0);
+      expect((await get(`${m1}/readyz`)).status).to.equal(200);
+      planner.ctx.signals.emit('SIGINT');
+      expect(await planner.run).to.equal(130);
+      // uploading, with one target dead: its files are tried there, retried, and sent to the other
+      const uploader = watch(db, ['--target', `${fleet.urls[0]},${dead}`]);
+      const [, m2] = await waitFor(uploader.ctx.err, /"url":"(http:\/\/[^"]+)\/metrics"/, uploader.run);
+      for (let i = 0; i < 1000 && sample(text, 'fanout_pending_files') !== 0; i++) {
+        text = (await get(`${m2}/metrics`)).text;
+        await sleep(20);
+      }
+      expect(sample(text, 'fanout_pending_files')).to.equal(0);
+      expect(sample(text, 'fanout_oldest_pending_age_seconds')).to.equal(0);
+      expect(sample(text, `fanout_retries_total{target="${dead}"}`)).to.be.at.least(1);
+      expect(sample(text, `fanout_upload_duration_seconds_count{target="${fleet.urls[0]}"}`)).to.equal(tree.files.size);
+      expect(sample(text, `fanout_upload_duration_seconds_bucket{le="+Inf",target="${fleet.urls[0]}"}`)).to.equal(tree.files.size);
+      expect(sample(text, 'fanout_last_success_timestamp_seconds')).to.be.above(Date.now() / 1000 - 60);
+      expect((await get(`${m2}/readyz`)).status).to.equal(200);
+      uploader.ctx.signals.emit('SIGINT');
+      expect(await uploader.run).to.equal(130);
+    });
+  });
 });

@@ -26,7 +26,7 @@ forEachDatabase('store migrations', (ctx) => {
     await store.migrate();
     for (const table of TABLES) expect(await store.knex.schema.hasTable(table), table).to.equal(true);
     const applied = await store.knex('knex_migrations').pluck('name');
-    expect(applied).to.deep.equal(['20261129000000_initial', '20261129120000_path_key_prefix', '20261201000000_text_paths_call_sha256', '20261201110000_runs_attempts_target_events', '20261201120000_leases_claims_workers']);
+    expect(applied).to.deep.equal(['20261129000000_initial', '20261129120000_path_key_prefix', '20261201000000_text_paths_call_sha256', '20261201110000_runs_attempts_target_events', '20261201120000_leases_claims_workers', '20261202100000_path_key_index']);
   });
 
   it('should find nothing to do from a second store on the same database', async () => {

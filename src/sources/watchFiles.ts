@@ -1,0 +1,137 @@
+import { lstatSync, statSync, watch, type FSWatcher } from 'node:fs';
+import path from 'node:path';
+import { Observable } from 'rxjs';
+import type { SourceFile } from '../types.js';
+import { listedFiles } from './listedFiles.js';
+import { walkFiles, type WalkOptions } from './walkFiles.js';
+
+export interface WatchFilesOptions extends Pick<WalkOptions, 'include' | 'exclude' | 'followSymlinks' | 'onError'> {
+  /** a file is taken once its size and mtime have stayed the same for this long */
+  minAgeMs: number;
+  /** a full walk this often: what events miss (overflow, network filesystems, files there before the start) */
+  rescanMs: number;
+  /** of these files, the ones still to take: the registry leaves out those recorded as they are */
+  unrecorded: (files: SourceFile[]) => Promise<SourceFile[]>;
+  /** filesystem events as hints between rescans (default on) */
+  events?: boolean;
+  /** a rescan, an event's look or a registry read went wrong: the next rescan tries again */
+  onTrouble?: (what: string, err: unknown) => void;
+  now?: () => number;
+}
+
+const CHUNK = 500;
+
+/**
+ * The files of a live directory, each emitted once it has stopped changing: a rescan at
+ * start and every `rescanMs`, and filesystem events (Node's recursive fs.watch: inotify
+ * on Linux) as hints in between. Events are never trusted for what they say, only for
+ * where to look; the walk and the registry (`unrecorded`) are the truth. A file seen is
+ * held (path, size, mtime, since when) until it has looked the same for `minAgeMs`, then
+ * stat'ed once more and emitted; one that is gone by then is forgotten. Memory holds only
+ * files not yet recorded and not yet stable.
+ *
+ *   seen:     a(10) a(20) b(5)   ...minAge...   a(20) b(5)
+ *   emitted:                                     a     b
+ */
+export function watchFiles(dir: string, opts: WatchFilesOptions): Observable<SourceFile> {
+  const { minAgeMs, rescanMs, unrecorded, events = true, onTrouble, now = Date.now } = opts;
+  const walkOpts: WalkOptions = { include: opts.include, exclude: opts.exclude, followSymlinks: opts.followSymlinks, onError: opts.onError };
+  const root = path.resolve(dir);
+  return new Observable<SourceFile>((subscriber) => {
+    const held = new Map<string, { file: SourceFile; since: number }>();
+    let closed = false;
+    const observe = async (files: SourceFile[]) => {
+      if (files.length === 0) return;
+      const fresh = await unrecorded(files);
+      const t = now();
+      for (const f of fresh) {
+        const prev = held.get(f.path);
+        if (prev && prev.file.size === f.size && prev.file.mtimeMs === f.mtimeMs) continue;
+        held.set(f.path, { file: f, since: t });
+      }
+    };
+
+    const check = () => {
+      const t = now();
+      for (const [p, e] of held) {
+        if (closed) return;
+        if (t - e.since < minAgeMs) continue;
+        let st;
+        try {
+          st = opts.followSymlinks ? statSync(e.file.absPath) : lstatSync(e.file.absPath);
+        } catch {
+          held.delete(p); // deleted (or renamed away) before it aged
+          continue;
+        }
+        if (!st.isFile()) {
+          held.delete(p);
+          continue;
+        }
+        const mtimeMs = Math.trunc(st.mtimeMs);
+        if (st.size !== e.file.size || mtimeMs !== e.file.mtimeMs) {
+          held.set(p, { file: { ...e.file, size: st.size, mtimeMs }, since: t });
+          continue;
+        }
+        held.delete(p);
+        subscriber.next(e.file);
+      }
+    };
+    const checker = setInterval(check, Math.min(1000, Math.max(20, Math.floor(minAgeMs / 4))));
+
+    let rescanTimer: NodeJS.Timeout | undefined;
+    const rescan = async () => {
+      let buf: SourceFile[] = [];
+      try {
+        for await (const f of walkFiles(root, walkOpts)) {
+          if (closed) return;
+          buf.push(f);
+          if (buf.length >= CHUNK) {
+            await observe(buf);
+            buf = [];
+          }
+        }
+        await observe(buf);
+      } catch (err) {
+        onTrouble?.('rescan', err);
+      } finally {
+        if (!closed) rescanTimer = setTimeout(() => void rescan(), rescanMs);
+      }
+    };
+    void rescan();
+
+    // events: paths to look at, gathered for a moment (a file written in pieces fires many)
+    let watcher: FSWatcher | undefined;
+    const hinted = new Set<string>();
+    let lookTimer: NodeJS.Timeout | undefined;
+    const look = async () => {
+      lookTimer = undefined;
+      const paths = [...hinted];
+      hinted.clear();
+      const found: SourceFile[] = [];
+      // listedFiles applies the walk's filters; a path gone or a directory is left to the rescan
+      for await (const f of listedFiles(root, paths, { ...walkOpts, onError: undefined, onSkip: undefined })) if (!f.error) found.push(f);
+      await observe(found).catch((err) => onTrouble?.('registry', err));
+    };
+    if (events) {
+      try {
+        watcher = watch(root, { recursive: true }, (_type, name) => {
+          if (closed || typeof name !== 'string') return;
+          hinted.add(name);
+          lookTimer ??= setTimeout(() => void look(), 50);
+        });
+        // e.g. ENOSPC (inotify watches used up): the rescans carry on alone
+        watcher.on('error', (err) => onTrouble?.('events', err));
+      } catch (err) {
+        onTrouble?.('events', err);
+      }
+    }
+
+    return () => {
+      closed = true;
+      clearInterval(checker);
+      clearTimeout(rescanTimer);
+      clearTimeout(lookTimer);
+      watcher?.close();
+    };
+  });
+}
