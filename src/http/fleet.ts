@@ -1,6 +1,6 @@
 import { UploadError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { chooseByFinish, slotsFreeIn, type Choice } from './limits/chooseByFinish.js';
+import { WAIT_MARGIN, chooseByFinish, slotsFreeIn, type Choice } from './limits/chooseByFinish.js';
 import { fixedLimit, type Limit } from './limits/limit.js';
 import { TargetLoad, type LoadView } from './limits/targetLoad.js';
 
@@ -265,9 +265,15 @@ export class Fleet {
         this.aim(w, { target: choice.target, ms: this.load(this.states.get(choice.target) as TargetState).estimateMs(w.bytes) ?? 0 });
         return false;
       }
-      if (choice) best = this.states.get(choice.target);
+      // Among free targets least-loaded still decides unless the soonest-finish one is clearly
+      // sooner (WAIT_MARGIN): the estimates do not see a link shared by the uploads already on
+      // it, so "soonest finish" alone piles files onto whichever looks fastest (measured: 500 x
+      // 1 MiB over five equal links, 15.3 s against 9.8 s for least-loaded).
+      const ll = this.leastLoaded(cands);
+      const llMs = ll && this.load(ll).estimateMs(w.bytes);
+      if (choice) best = ll && (llMs === undefined || choice.finishMs * WAIT_MARGIN >= llMs) ? ll : this.states.get(choice.target);
     }
-    if (!best) for (const s of cands) if (s.inFlight < this.limitOf(s) && (!best || s.inFlight < best.inFlight)) best = s;
+    best ??= this.leastLoaded(cands);
     if (!best) return false;
     const s = best;
     s.inFlight++;
@@ -290,6 +296,13 @@ export class Fleet {
       },
     });
     return true;
+  }
+
+  /** The candidate with a free slot and the fewest uploads in flight: the next free slot wins. */
+  private leastLoaded(cands: readonly TargetState[]): TargetState | undefined {
+    let best: TargetState | undefined;
+    for (const s of cands) if (s.inFlight < this.limitOf(s) && (!best || s.inFlight < best.inFlight)) best = s;
+    return best;
   }
 
   /** Serve waiters in arrival order; one that cannot be served yet does not block those behind it. */

@@ -107,6 +107,22 @@ describe('Fleet', () => {
       expect((await fleet.acquire(null)).target).to.equal('SLOW');
     });
 
+    it('should spread files over targets measured about alike, not pile them onto the one whose estimate is a little lower', async () => {
+      let now = 0;
+      const fleet = new Fleet(['A', 'B', 'C'], { ...opts, perTarget: 4, concurrency: 12, limit: () => fixedLimit(4), now: () => now });
+      for (const [t, ms] of [['A', 50], ['B', 55], ['C', 60]] as const) {
+        for (const bytes of [4096, MiB]) {
+          const l = await fleet.acquire(t, new Set(), bytes);
+          now += bytes === MiB ? ms : ms / 5;
+          l.release({ bytes, dropped: false });
+        }
+      }
+      const leases = await Promise.all(Array.from({ length: 6 }, () => fleet.acquire(null, new Set(), MiB)));
+      const per = (t: string) => leases.filter((l) => l.target === t).length;
+      expect([per('A'), per('B'), per('C')]).to.deep.equal([2, 2, 2]);
+      fleet.close();
+    });
+
     it('should never keep a file waiting on a target that goes down', async () => {
       const { fleet, at } = await measured();
       await Promise.all([1, 2, 3, 4].map(() => fleet.acquire('FAST', new Set(), MiB)));
