@@ -1,4 +1,5 @@
 import { ConfigError, describeError } from '../errors.js';
+import { periodic } from '../periodic.js';
 import type { Logger } from '../logger.js';
 import { readBatchLease, releaseBatchLease, renewBatchLease, takeBatchLease, type LeaseHolder } from '../store/batchLeaseQueries.js';
 import type { Store } from '../store/types.js';
@@ -51,24 +52,23 @@ export async function holdBatch(store: Store, batchId: string, opts: { logger: L
     );
   }
   const lost = new AbortController();
-  const renew = setInterval(() => {
-    renewBatchLease(store.knex, batchId, holder.id, leaseMs).then(
-      (ok) => {
-        if (ok || lost.signal.aborted) return;
-        logger.error('batch_lease_lost', { event: 'batch_lease_lost', batchId });
-        lost.abort();
-      },
-      // a database away for a moment: the next renewal tries again; the records' own retries decide the run
-      (err) => logger.warn('batch_lease_renew_failed', { event: 'batch_lease_renew_failed', batchId, error: describeError(err) }),
-    );
-  }, Math.max(50, Math.floor(leaseMs / 3)));
-  renew.unref();
+  const renew = periodic(
+    async () => {
+      if ((await renewBatchLease(store.knex, batchId, holder.id, leaseMs)) || lost.signal.aborted) return;
+      logger.error('batch_lease_lost', { event: 'batch_lease_lost', batchId });
+      lost.abort();
+    },
+    Math.max(50, Math.floor(leaseMs / 3)),
+    // a database away for a moment: the next renewal tries again; the records' own retries decide the run
+    (err) => logger.warn('batch_lease_renew_failed', { event: 'batch_lease_renew_failed', batchId, error: describeError(err) }),
+    { unref: true },
+  );
   return {
     holder,
     takenOver,
     lost: lost.signal,
     release: async () => {
-      clearInterval(renew);
+      await renew.stop();
       await releaseBatchLease(store.knex, batchId, holder.id).catch((err) =>
         logger.warn('batch_lease_unreleased', { event: 'batch_lease_unreleased', batchId, error: describeError(err) }),
       );

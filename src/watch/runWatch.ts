@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { periodic } from '../periodic.js';
 import path from 'node:path';
 import {
   EMPTY, ReplaySubject, Subject, concatMap, defer, filter, finalize, from, lastValueFrom, merge, repeat, takeUntil, tap, timer, type Observable,
@@ -190,14 +191,12 @@ export async function runWatch(config: WatchConfig, deps: RunWatchDeps = {}): Pr
     );
 
   // a batch due to roll while nothing arrives still closes on time
-  const roller = setInterval(() => {
-    batches.rollIfDue().catch((err) => logger.warn('watch_roll_failed', { event: 'watch_roll_failed', prefix, error: describeError(err) }));
-  }, Math.min(60_000, Math.max(100, Math.floor(config.batchEveryMs / 10))));
+  const roller = periodic(() => batches.rollIfDue(), Math.min(60_000, Math.max(100, Math.floor(config.batchEveryMs / 10))), (err) =>
+    logger.warn('watch_roll_failed', { event: 'watch_roll_failed', prefix, error: describeError(err) }));
 
   // an upload longer than a lease keeps its claim: nobody (a worker, or this watch's next pass) takes it meanwhile
-  const renewer = setInterval(() => {
-    renewWatchClaims(store.knex, prefix, workerId, config.leaseMs).catch((err) => logger.warn('claims_renew_failed', { event: 'claims_renew_failed', prefix, error: describeError(err) }));
-  }, Math.max(50, Math.floor(config.leaseMs / 3)));
+  const renewer = periodic(() => renewWatchClaims(store.knex, prefix, workerId, config.leaseMs), Math.max(50, Math.floor(config.leaseMs / 3)), (err) =>
+    logger.warn('claims_renew_failed', { event: 'claims_renew_failed', prefix, error: describeError(err) }));
 
   let tally = emptyTally(config.targets);
   let failure: unknown;
@@ -222,8 +221,8 @@ export async function runWatch(config: WatchConfig, deps: RunWatchDeps = {}): Pr
       abort.abort();
     }
   } finally {
-    clearInterval(roller);
-    clearInterval(renewer);
+    await roller.stop();
+    await renewer.stop();
     clearTimeout(grace);
     deps.stop?.removeEventListener('abort', onStop);
     deps.abort?.removeEventListener('abort', onAbort);

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Subject, filter, finalize, identity, lastValueFrom, takeUntil, tap } from 'rxjs';
 import type { UploadConfig } from '../config.js';
+import { periodic } from '../periodic.js';
 import { ConfigError, StoreUnavailableError, describeError } from '../errors.js';
 import { Uploader, type UploaderOptions } from '../http/uploader.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -85,9 +86,8 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
       batchId, perTarget: config.perTarget, token: config.token, connectTimeoutMs: config.connectTimeoutMs,
       idleTimeoutMs: config.idleTimeoutMs, bwlimit: config.bwlimit, bwlimitPerTarget: config.bwlimitPerTarget, dispatcherFor: deps.dispatcherFor,
     });
-    const ticker = setInterval(() => {
-      s.tick().catch((err) => logger.warn('worker_tick_failed', { event: 'worker_tick_failed', batchId, error: describeError(err) }));
-    }, Math.max(50, Math.floor(config.leaseMs / 3)));
+    const ticker = periodic(() => s.tick(), Math.max(50, Math.floor(config.leaseMs / 3)), (err) =>
+      logger.warn('worker_tick_failed', { event: 'worker_tick_failed', batchId, error: describeError(err) }));
 
     const stopped = new Subject<void>();
     const abort = new AbortController();
@@ -144,7 +144,7 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
       logger.error('worker_failed', { event: 'worker_failed', batchId, error: describeError(err) });
       abort.abort();
     } finally {
-      clearInterval(ticker);
+      await ticker.stop();
       fleet.stop();
       await (abort.signal.aborted ? uploader.destroy() : uploader.close());
     }
