@@ -66,6 +66,7 @@ export interface RawUploadArgs {
   progress?: boolean;
   report?: string;
   followSymlinks?: boolean;
+  ignoreCase?: boolean;
 }
 
 export interface UploadConfig {
@@ -77,6 +78,8 @@ export interface UploadConfig {
   exclude: string[];
   minAgeMs: number;
   followSymlinks: boolean;
+  /** globs match without regard to case */
+  ignoreCase: boolean;
   assign: AssignStrategy;
   /** max uploads in flight per target: the fixed limit, or with `adaptive` the cap (--per-target-max) */
   perTarget: number;
@@ -226,6 +229,7 @@ export async function normaliseUploadConfig(raw: RawUploadArgs, env: NodeJS.Proc
     exclude: [...(raw.exclude ?? [])].map(String),
     minAgeMs: Math.round((raw.minAge ?? 0) * 1000),
     followSymlinks: raw.followSymlinks ?? false,
+    ignoreCase: raw.ignoreCase ?? false,
     concurrency: Math.min(concurrencyGiven ?? Infinity, targets.length * perTarget),
     batchId: raw.batchId ?? newBatchId(),
     resume: raw.resume ?? false,

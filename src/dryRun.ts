@@ -42,7 +42,7 @@ export async function dryRun(config: UploadConfig, onFile?: (a: Assignment) => v
       if (!batch) throw new ConfigError(`no batch "${config.batchId}" to resume`);
       checkResumeDir(batch, config.dir);
     }
-    const walk = { include: config.include, exclude: config.exclude, minAgeMs: config.minAgeMs, followSymlinks: config.followSymlinks };
+    const walk = { include: config.include, exclude: config.exclude, ignoreCase: config.ignoreCase, minAgeMs: config.minAgeMs, followSymlinks: config.followSymlinks };
     const walked = config.filesFrom === undefined ? walkFiles(config.dir, walk) : listedFiles(config.dir, fileListLines(config.filesFrom), walk);
     return await lastValueFrom(
       from(walked).pipe(

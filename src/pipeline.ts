@@ -19,6 +19,7 @@ export interface DistributeOptions {
   targets: readonly string[];
   batchId: string;
   include?: readonly string[];
+  ignoreCase?: boolean;
   exclude?: readonly string[];
   minAgeMs?: number;
   followSymlinks?: boolean;
@@ -61,6 +62,7 @@ export function distributeResults(opts: DistributeOptions, deps: DistributeDeps)
   const walkOptions: WalkOptions = {
     include: opts.include,
     exclude: opts.exclude,
+    ignoreCase: opts.ignoreCase,
     minAgeMs: opts.minAgeMs,
     followSymlinks: opts.followSymlinks,
     onError: (path, err) => logger.warn('walk_error', { event: 'walk_error', batchId, file: printablePath(path), error: String(err) }),

@@ -34,6 +34,7 @@ export function planCommand(ctx: CliContext): CommandModule<object, PlanArgs> {
         .option('targets-file', { type: 'string', nargs: 1, coerce: single('targets-file'), describe: 'file with one target URL a line' })
         .option('include', { type: 'string', nargs: 1, coerce: list, describe: 'glob of files to take (repeatable)' })
         .option('exclude', { type: 'string', nargs: 1, coerce: list, describe: 'glob of files to leave (repeatable)' })
+        .option('ignore-case', { type: 'boolean', describe: 'globs match without regard to case (*.wav takes CALL.WAV)' })
         .option('min-age', { type: 'string', nargs: 1, coerce: decimal('min-age'), describe: 'skip files modified less than SECONDS ago' })
         .option('assign', { type: 'string', nargs: 1, choices: ASSIGN_STRATEGIES, default: DEFAULTS.assign })
         .option('follow-symlinks', { type: 'boolean', describe: 'follow symbolic links while walking' })

@@ -22,6 +22,7 @@ export function uploadOptions(y: Argv) {
     .option('files-from', { type: 'string', nargs: 1, coerce: single('files-from'), describe: 'take the files this list names (paths relative to <dir>, one a line; - for stdin) instead of walking <dir>' })
     .option('include', { type: 'string', nargs: 1, coerce: list, describe: 'glob of files to take (repeatable)' })
     .option('exclude', { type: 'string', nargs: 1, coerce: list, describe: 'glob of files to leave (repeatable)' })
+    .option('ignore-case', { type: 'boolean', describe: 'globs match without regard to case (*.wav takes CALL.WAV)' })
     .option('min-age', { type: 'string', nargs: 1, coerce: decimal('min-age'), describe: 'skip files modified less than SECONDS ago' })
     .option('assign', { type: 'string', nargs: 1, choices: ASSIGN_STRATEGIES, default: DEFAULTS.assign })
     .option('resume', { type: 'boolean', describe: 'skip files already uploaded in --batch-id' })

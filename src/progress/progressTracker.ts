@@ -37,7 +37,7 @@ export interface ProgressView extends Rate {
   targets: TargetView[];
 }
 
-export type ProgressRun = { fleet: Pick<Fleet, 'snapshot'>; batchId: string; config: Pick<UploadConfig, 'dir' | 'include' | 'exclude' | 'minAgeMs' | 'followSymlinks'> };
+export type ProgressRun = { fleet: Pick<Fleet, 'snapshot'>; batchId: string; config: Pick<UploadConfig, 'dir' | 'include' | 'exclude' | 'minAgeMs' | 'followSymlinks'> & { ignoreCase?: boolean } };
 
 /**
  * Collects what runBatch hands out (the fleet once, every running tally) plus a
@@ -63,8 +63,8 @@ export class ProgressTracker {
     // the pace is measured from the start: the first view (the first `progress` line, 5 s
     // in) has a span to measure over instead of a single sample that reads as 0 files/s
     this.rate.sample(this.now(), 0, 0);
-    const { dir, include, exclude, minAgeMs, followSymlinks } = run.config;
-    void countFiles(dir, { include, exclude, minAgeMs, followSymlinks }, { signal: this.counting.signal, onCount: (n) => (this.counted = n) }).then(
+    const { dir, include, exclude, ignoreCase, minAgeMs, followSymlinks } = run.config;
+    void countFiles(dir, { include, exclude, ignoreCase, minAgeMs, followSymlinks }, { signal: this.counting.signal, onCount: (n) => (this.counted = n) }).then(
       (n) => {
         if (n === null) return;
         this.counted = n;

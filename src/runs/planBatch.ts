@@ -23,7 +23,7 @@ export interface PlanSummary {
   kept: number;
 }
 
-type PlanConfig = Pick<UploadConfig, 'dir' | 'targets' | 'include' | 'exclude' | 'minAgeMs' | 'followSymlinks' | 'assign' | 'batchId' | 'db'>;
+type PlanConfig = Pick<UploadConfig, 'dir' | 'targets' | 'include' | 'exclude' | 'ignoreCase' | 'minAgeMs' | 'followSymlinks' | 'assign' | 'batchId' | 'db'>;
 
 /**
  * Walk the tree once and make the batch's work queue: one `pending` row per file, written
@@ -70,7 +70,7 @@ export async function planBatch(config: PlanConfig, logger: Logger, onBatch?: (s
       onBatch?.({ ...summary });
     };
     const walk = walkFiles(config.dir, {
-      include: config.include, exclude: config.exclude, minAgeMs: config.minAgeMs, followSymlinks: config.followSymlinks,
+      include: config.include, exclude: config.exclude, ignoreCase: config.ignoreCase, minAgeMs: config.minAgeMs, followSymlinks: config.followSymlinks,
       onError: (path, err) => logger.warn('walk_error', { event: 'walk_error', batchId, file: printablePath(path), error: String(err) }),
     });
     for await (const file of walk) {

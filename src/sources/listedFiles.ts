@@ -22,7 +22,7 @@ import { pathMatcher, type WalkOptions } from './walkFiles.js';
  */
 export async function* listedFiles(root: string, lines: AsyncIterable<string> | Iterable<string>, opts: WalkOptions = {}): AsyncGenerator<SourceFile> {
   const { minAgeMs = 0, followSymlinks = false, onSkip, onError, now = Date.now } = opts;
-  const matches = pathMatcher(opts.include, opts.exclude);
+  const matches = pathMatcher(opts.include, opts.exclude, { ignoreCase: opts.ignoreCase });
   const absRoot = path.resolve(root);
   const seen = new Set<string>();
   for await (const line of lines) {

@@ -9,6 +9,8 @@ export type { SkipReason } from '../types.js';
 
 export interface WalkOptions {
   include?: readonly string[];
+  /** globs match without regard to case (`*.wav` takes `CALL.WAV`) */
+  ignoreCase?: boolean;
   exclude?: readonly string[];
   /** skip files modified less than this many ms ago (still being written) */
   minAgeMs?: number;
@@ -80,15 +82,16 @@ export function byteOrder(a: string, b: string): number {
 const utf8Rank = (unit: number) => (unit < 0xd800 ? unit : unit < 0xe000 ? unit + 0x2000 : unit - 0x800);
 
 /** A glob without "/" matches the file name at any depth; with "/" it matches the relative path. */
-export function pathMatcher(include: readonly string[] = [], exclude: readonly string[] = []): (rel: string) => boolean {
+export function pathMatcher(include: readonly string[] = [], exclude: readonly string[] = [], opts: { ignoreCase?: boolean } = {}): (rel: string) => boolean {
+  const nocase = opts.ignoreCase === true;
   // picomatch's `basename` applies to every pattern it is given, so the two kinds compile apart
   const compile = (globs: readonly string[]) => {
     if (globs.length === 0) return null;
     const byName = globs.filter((g) => !g.includes('/'));
     const byPath = globs.filter((g) => g.includes('/'));
     const fns = [
-      ...(byName.length ? [picomatch(byName, { dot: true, basename: true })] : []),
-      ...(byPath.length ? [picomatch(byPath, { dot: true })] : []),
+      ...(byName.length ? [picomatch(byName, { dot: true, basename: true, nocase })] : []),
+      ...(byPath.length ? [picomatch(byPath, { dot: true, nocase })] : []),
     ];
     return (rel: string) => fns.some((f) => f(rel));
   };
@@ -106,7 +109,7 @@ export function pathMatcher(include: readonly string[] = [], exclude: readonly s
  */
 export async function* walkFiles(root: string, opts: WalkOptions = {}): AsyncGenerator<SourceFile> {
   const { minAgeMs = 0, followSymlinks = false, onError, onSkip, now = Date.now } = opts;
-  const matches = pathMatcher(opts.include, opts.exclude);
+  const matches = pathMatcher(opts.include, opts.exclude, { ignoreCase: opts.ignoreCase });
   const absRoot = path.resolve(root);
   // Following links, a directory can be reached again (`up -> ..` is a loop): each one
   // entered is remembered by device and inode and never entered twice. This grows with

@@ -5,7 +5,7 @@ import type { SourceFile } from '../types.js';
 import { listedFiles } from './listedFiles.js';
 import { walkFiles, type WalkOptions } from './walkFiles.js';
 
-export interface WatchFilesOptions extends Pick<WalkOptions, 'include' | 'exclude' | 'followSymlinks' | 'onError'> {
+export interface WatchFilesOptions extends Pick<WalkOptions, 'include' | 'exclude' | 'ignoreCase' | 'followSymlinks' | 'onError'> {
   /** a file is taken once its size and mtime have stayed the same for this long */
   minAgeMs: number;
   /** a full walk this often: what events miss (overflow, network filesystems, files there before the start) */
@@ -35,7 +35,7 @@ const CHUNK = 500;
  */
 export function watchFiles(dir: string, opts: WatchFilesOptions): Observable<SourceFile> {
   const { minAgeMs, rescanMs, unrecorded, events = true, onTrouble, now = Date.now } = opts;
-  const walkOpts: WalkOptions = { include: opts.include, exclude: opts.exclude, followSymlinks: opts.followSymlinks, onError: opts.onError };
+  const walkOpts: WalkOptions = { include: opts.include, exclude: opts.exclude, ignoreCase: opts.ignoreCase, followSymlinks: opts.followSymlinks, onError: opts.onError };
   const root = path.resolve(dir);
   return new Observable<SourceFile>((subscriber) => {
     const held = new Map<string, { file: SourceFile; since: number }>();

@@ -125,7 +125,7 @@ export async function runWatch(config: WatchConfig, deps: RunWatchDeps = {}): Pr
   let planned = 0;
   const plan = planStable({ store, batches, prefix, targets: config.targets, assign: config.assign, logger });
   const planner = watchFiles(config.dir, {
-    include: config.include, exclude: config.exclude, followSymlinks: config.followSymlinks, minAgeMs: config.minAgeMs, rescanMs: config.rescanMs,
+    include: config.include, exclude: config.exclude, ignoreCase: config.ignoreCase, followSymlinks: config.followSymlinks, minAgeMs: config.minAgeMs, rescanMs: config.rescanMs,
     unrecorded: async (files) => {
       const rows = await latestRows(store.knex, prefix, files.map((f) => f.path));
       return files.filter((f) => {
