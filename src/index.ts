@@ -31,7 +31,7 @@ export { distribute, distributeResults, type DistributeOptions, type DistributeD
 export { runBatch, probeTarget, type RunBatchDeps } from './runBatch.js';
 export { openStore, type OpenStoreOptions } from './store/openStore.js';
 export { normaliseUploadConfig, newBatchId, normaliseTarget, DEFAULTS, type RawUploadArgs, type UploadConfig } from './config.js';
-export { dryRun, type DryRunPlan } from './dryRun.js';
+export { dryRun, type DryRunPlan } from './runs/dryRun.js';
 export { planBatch, type PlanSummary } from './runs/planBatch.js';
 export { runWorker, type WorkConfig, type WorkSummary } from './work/runWorker.js';
 export { fencedStore } from './work/fencedStore.js';

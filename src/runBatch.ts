@@ -1,11 +1,11 @@
 import type { Readable } from 'node:stream';
 import { Observable, lastValueFrom, tap } from 'rxjs';
-import { startBatchRun, type BatchRun } from './batchRun.js';
+import { startBatchRun, type BatchRun } from './runs/batchRun.js';
 import type { UploadConfig } from './config.js';
 import { ConfigError, StoreUnavailableError, describeError } from './errors.js';
 import { Fleet } from './http/fleet.js';
 import { vegasLimit } from './http/limits/vegasLimit.js';
-import { requestUrl } from './http/requestUrl.js';
+import { probeTarget } from './http/probeTarget.js';
 import { Uploader, type UploaderOptions } from './http/uploader.js';
 import { silentLogger, type Logger } from './logger.js';
 import { addWalkSkip, emptyTally, emptyWalkSkips, tallyResults, withTargetLoads } from './operators/tallyResults.js';
@@ -19,7 +19,7 @@ import type { Store } from './store/types.js';
 import { withDbRetry } from './store/withDbRetry.js';
 import type { BatchStatus, Summary, Tally, UploadResult } from './types.js';
 
-export { openStore };
+export { openStore, probeTarget };
 
 export interface RunBatchDeps {
   logger?: Logger;
@@ -38,17 +38,6 @@ export interface RunBatchDeps {
   stdin?: Readable;
   /** the HTTP dispatcher per target origin (tests inject undici's MockAgent); default: a Pool each */
   dispatcherFor?: UploaderOptions['dispatcherFor'];
-}
-
-/** Any HTTP answer from the target's base URL (a 404 is an answer) means it is up. */
-export async function probeTarget(target: string, timeoutMs = 2000): Promise<boolean> {
-  try {
-    const res = await requestUrl(target, { method: 'GET', signal: AbortSignal.timeout(timeoutMs) });
-    await res.body.dump();
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**

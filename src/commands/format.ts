@@ -1,19 +1,5 @@
 import type { Summary } from '../types.js';
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let i = 0;
-  let x = n;
-  while (x >= 1000 && i < units.length - 1) {
-    x /= 1000;
-    i++;
-  }
-  return `${i === 0 ? x : x.toFixed(1)} ${units[i]}`;
-}
-
-export function formatDuration(ms: number): string {
-  return ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
-}
+import { formatBytes, formatDuration } from '../units.js';
 
 /** The human summary printed on stdout at the end of `fanout upload`. */
 export function formatSummary(s: Summary): string {

@@ -6,7 +6,7 @@ import { doneByWorker } from '../store/claimQueries.js';
 import { targetHolders } from '../store/targetLeaseQueries.js';
 import { listWorkers } from '../store/workerQueries.js';
 import type { CliContext } from './context.js';
-import { formatBytes, formatDuration } from './format.js';
+import { formatBytes, formatDuration } from '../units.js';
 import { single } from './options.js';
 import { DB_OPTION, dbUrl, withStore } from './withStore.js';
 

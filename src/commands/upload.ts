@@ -1,6 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { DEFAULTS, LOG_LEVELS, MAX_TIMER_MS, normaliseUploadConfig, type RawUploadArgs, type UploadConfig } from '../config.js';
-import { dryRun } from '../dryRun.js';
+import { dryRun } from '../runs/dryRun.js';
 import { ConfigError, describeError } from '../errors.js';
 import { createLogger, flushLogger } from '../logger.js';
 import { LOG_FORMATS, type LogFormat } from '../logText.js';
@@ -12,7 +12,8 @@ import { fillFromBatch } from '../runs/resumeFromBatch.js';
 import type { Assignment, Summary } from '../types.js';
 import type { CliContext } from './context.js';
 import { autoOr, decimal, int, list, single } from './options.js';
-import { formatBytes, formatSummary } from './format.js';
+import { formatSummary } from './format.js';
+import { formatBytes } from '../units.js';
 import { printablePath } from '../pathBytes.js';
 
 /** What `upload` adds to the send options: where the files come from, and how a run is shown. */

@@ -1,4 +1,4 @@
-import { formatDuration } from '../commands/format.js';
+import { formatDuration } from '../units.js';
 import type { DemoResult, DemoRun } from './runDemo.js';
 
 const n = (x: number) => x.toLocaleString('en-US');

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { writeReport } from '../report/writeReport.js';
-import { formatDuration } from '../commands/format.js';
+import { formatDuration } from '../units.js';
 import type { Logger } from '../logger.js';
 import type { LogRouter } from '../progress/logRouter.js';
 import { openStore } from '../store/openStore.js';

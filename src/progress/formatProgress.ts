@@ -1,4 +1,4 @@
-import { formatBytes } from '../commands/format.js';
+import { formatBytes } from '../units.js';
 import type { ProgressView, TargetView } from './progressTracker.js';
 
 /** "≥412" while the background count runs, "1000" once it is done. */

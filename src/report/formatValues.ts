@@ -1,4 +1,4 @@
-import { formatDuration } from '../commands/format.js';
+import { formatDuration } from '../units.js';
 
 /** Wall-clock time of an epoch ms, in UTC, to the millisecond. */
 export const formatClock = (ms: number | null): string => (ms === null ? '—' : new Date(ms).toISOString().replace('T', ' ').replace('Z', ' UTC'));

@@ -1,4 +1,4 @@
-import { formatBytes, formatDuration } from '../commands/format.js';
+import { formatBytes, formatDuration } from '../units.js';
 import type { FileRow } from '../store/types.js';
 import { analyseReport, type ReportModel, type TargetStats } from './analyseReport.js';
 import { escapeHtml as esc } from './escapeHtml.js';

@@ -1,4 +1,4 @@
-import { formatBytes } from '../commands/format.js';
+import { formatBytes } from '../units.js';
 import type { ReportModel } from './analyseReport.js';
 import { escapeHtml } from './escapeHtml.js';
 import { formatRate as rate } from './formatValues.js';

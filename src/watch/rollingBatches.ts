@@ -1,4 +1,4 @@
-import { startBatchRun, type BatchRun } from '../batchRun.js';
+import { startBatchRun, type BatchRun } from '../runs/batchRun.js';
 import type { Logger } from '../logger.js';
 import { pendingCount } from '../store/claimQueries.js';
 import { ensureTargetLeases } from '../store/targetLeaseQueries.js';

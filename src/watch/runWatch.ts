@@ -15,7 +15,7 @@ import { recordResults } from '../operators/recordResults.js';
 import { emptyTally, tallyResults } from '../operators/tallyResults.js';
 import { uploadFiles } from '../operators/uploadFiles.js';
 import { printablePath } from '../pathBytes.js';
-import { probeTarget } from '../runBatch.js';
+import { probeTarget } from '../http/probeTarget.js';
 import { claimFiles, type ClaimedAssignment } from '../sources/claimFiles.js';
 import { watchFiles } from '../sources/watchFiles.js';
 import { claimRows, pendingCount } from '../store/claimQueries.js';

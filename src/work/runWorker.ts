@@ -9,7 +9,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { recordResults } from '../operators/recordResults.js';
 import { emptyTally, tallyResults } from '../operators/tallyResults.js';
 import { uploadFiles } from '../operators/uploadFiles.js';
-import { probeTarget } from '../runBatch.js';
+import { probeTarget } from '../http/probeTarget.js';
 import { thisProcess } from '../runs/processAlive.js';
 import { claimFiles, type ClaimedAssignment } from '../sources/claimFiles.js';
 import { readBatchLease } from '../store/batchLeaseQueries.js';

@@ -1,8 +1,8 @@
 import os from 'node:os';
-import { describeError } from './errors.js';
-import type { Logger } from './logger.js';
-import type { Store, TargetEventRow } from './store/types.js';
-import type { BatchStatus, Tally } from './types.js';
+import { describeError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Store, TargetEventRow } from '../store/types.js';
+import type { BatchStatus, Tally } from '../types.js';
 
 export interface BatchRun {
   /** a target went down or came back up (Fleet's onTargetState): kept, and written in batches */

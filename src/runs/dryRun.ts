@@ -1,15 +1,15 @@
 import { bufferCount, concatMap, from, identity, lastValueFrom, mergeMap, reduce, tap, type OperatorFunction } from 'rxjs';
-import type { UploadConfig } from './config.js';
-import { ConfigError } from './errors.js';
-import { silentLogger } from './logger.js';
-import { assignTargets } from './operators/assignTargets.js';
-import { fileListLines, listedFiles } from './sources/listedFiles.js';
-import { resumeDecision } from './operators/planUploads.js';
-import { checkResumeDir } from './runs/resumeFromBatch.js';
-import { walkFiles } from './sources/walkFiles.js';
-import { openStore } from './store/openStore.js';
-import type { Store } from './store/types.js';
-import type { Assignment } from './types.js';
+import type { UploadConfig } from '../config.js';
+import { ConfigError } from '../errors.js';
+import { silentLogger } from '../logger.js';
+import { assignTargets } from '../operators/assignTargets.js';
+import { fileListLines, listedFiles } from '../sources/listedFiles.js';
+import { resumeDecision } from '../operators/planUploads.js';
+import { checkResumeDir } from './resumeFromBatch.js';
+import { walkFiles } from '../sources/walkFiles.js';
+import { openStore } from '../store/openStore.js';
+import type { Store } from '../store/types.js';
+import type { Assignment } from '../types.js';
 
 export interface DryRunPlan {
   batchId: string;
