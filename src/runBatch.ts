@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { Observable, lastValueFrom, tap } from 'rxjs';
+import { lastValueFrom, tap } from 'rxjs';
 import { startBatchRun, type BatchRun } from './runs/batchRun.js';
 import type { UploadConfig } from './config.js';
 import { ConfigError, StoreUnavailableError, describeError } from './errors.js';
@@ -14,6 +14,7 @@ import { checkReportPath, writeReport } from './report/writeReport.js';
 import { fileListLines } from './sources/listedFiles.js';
 import { openStore } from './store/openStore.js';
 import { holdBatch, type BatchHold } from './runs/batchLease.js';
+import { runStop, whenAborted } from './runs/runStop.js';
 import { checkResumeDir } from './runs/resumeFromBatch.js';
 import type { Store } from './store/types.js';
 import { withDbRetry } from './store/withDbRetry.js';
@@ -38,19 +39,6 @@ export interface RunBatchDeps {
   stdin?: Readable;
   /** the HTTP dispatcher per target origin (tests inject undici's MockAgent); default: a Pool each */
   dispatcherFor?: UploaderOptions['dispatcherFor'];
-}
-
-/**
- * Emits once the signal is aborted, at once if it already is when subscribed: a stop
- * that came before the pipeline subscribed still stops it.
- */
-function whenAborted(signal: AbortSignal): Observable<void> {
-  return new Observable<void>((subscriber) => {
-    const onAbort = () => subscriber.next();
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-    return () => signal.removeEventListener('abort', onAbort);
-  });
 }
 
 /**
@@ -125,38 +113,24 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
     });
     deps.onStart?.({ fleet, batchId, config, store });
 
-    const stopped = new AbortController();
-    const abort = new AbortController();
-    let interrupted = false;
-    let grace: NodeJS.Timeout | undefined;
-    const onStop = () => {
-      if (interrupted) return;
-      interrupted = true;
-      logger.warn('batch_stopping', { event: 'batch_stopping', batchId, graceMs: config.graceMs });
-      stopped.abort();
-      fleet.stop();
-      grace = setTimeout(() => abort.abort(), config.graceMs);
-    };
+    // another run took the batch over (this one stalled past its lease): stop taking files, as on a signal
+    const stopper = runStop({
+      graceMs: config.graceMs, stop: deps.stop, abort: deps.abort, lost: hold.lost,
+      onStop: () => {
+        logger.warn('batch_stopping', { event: 'batch_stopping', batchId, graceMs: config.graceMs });
+        fleet.stop();
+      },
+    });
     // the run cannot usefully go on (no target, no credentials, --max-errors): like a first
     // signal, in-flight uploads finish and the rest stay pending, but the batch ends failed
     let stopReason: string | undefined;
     function stopEarly(reason: string) {
-      if (stopReason !== undefined || interrupted) return;
+      if (stopReason !== undefined || stopper.interrupted) return;
       stopReason = reason;
       logger.error('batch_stopped', { event: 'batch_stopped', batchId, reason });
-      stopped.abort();
+      stopper.halt();
       fleet.stop();
     }
-    const onAbort = () => {
-      onStop();
-      abort.abort();
-    };
-    if (deps.stop?.aborted) onStop();
-    else deps.stop?.addEventListener('abort', onStop, { once: true });
-    if (deps.abort?.aborted) onAbort();
-    else deps.abort?.addEventListener('abort', onAbort, { once: true });
-    // another run took the batch over (this one stalled past its lease): stop taking files
-    hold.lost.addEventListener('abort', onStop, { once: true });
 
     // every tally counts recorded results only: when the stream fails, the last one seen
     // is what the database holds
@@ -171,7 +145,7 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
             ...config, auditFormId, processId: config.processId ?? null, window: Math.max(1024, 4 * config.concurrency),
             files: config.filesFrom === undefined ? undefined : fileListLines(config.filesFrom, deps.stdin),
           },
-          { store, fleet, uploader, logger, stop$: whenAborted(stopped.signal), signal: abort.signal, onSkip: (reason) => addWalkSkip(walkSkips, reason) },
+          { store, fleet, uploader, logger, stop$: whenAborted(stopper.stopped), signal: stopper.abort, onSkip: (reason) => addWalkSkip(walkSkips, reason) },
         ).pipe(tap((r) => deps.onResult?.(r)), tallyResults(config.targets), tap((t) => {
           tally = t;
           deps.onTally?.(t);
@@ -181,32 +155,29 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
       );
       // the walk ran to its end and every file it found has its outcome: a row still pending is a file gone
       // (a file list names only some files: a row it leaves out is not gone)
-      if (config.resume && !interrupted && stopReason === undefined && config.filesFrom === undefined) missing = await settleMissing(store, config, logger, abort.signal);
+      if (config.resume && !stopper.interrupted && stopReason === undefined && config.filesFrom === undefined) missing = await settleMissing(store, config, logger, stopper.abort);
     } catch (err) {
       // a wait for the database cut short by the second signal (or the end of the grace period)
-      const cutShort = abort.signal.aborted && err === abort.signal.reason;
+      const cutShort = stopper.abort.aborted && err === stopper.abort.reason;
       if (!(err instanceof StoreUnavailableError) && !cutShort) throw err;
       if (err instanceof StoreUnavailableError) {
         storeError = err;
         logger.error('batch_failed', { event: 'batch_failed', batchId, error: describeError(err) });
         // nothing more can be recorded: uploads in flight are abandoned (resumed later)
-        abort.abort();
+        stopper.cancel();
       }
     } finally {
-      clearTimeout(grace);
-      deps.stop?.removeEventListener('abort', onStop);
-      deps.abort?.removeEventListener('abort', onAbort);
-      hold.lost.removeEventListener('abort', onStop);
+      stopper.dispose();
       // files still waiting for a slot end pending, quietly (not "every target is down")
       fleet.stop();
-      await (abort.signal.aborted ? uploader.destroy() : uploader.close());
+      await (stopper.abort.aborted ? uploader.destroy() : uploader.close());
     }
 
     const { uploaded, skipped, bytes, targets } = tally;
     const total = tally.total + missing;
     const failed = tally.failed + missing;
     const reason = storeError ? describeError(storeError) : stopReason;
-    const status: BatchStatus = reason !== undefined ? 'failed' : interrupted ? 'interrupted' : failed > 0 ? 'completed_with_failures' : 'completed';
+    const status: BatchStatus = reason !== undefined ? 'failed' : stopper.interrupted ? 'interrupted' : failed > 0 ? 'completed_with_failures' : 'completed';
     const summary: Summary = {
       batchId, status, total, uploaded, failed, skipped, pending: total - uploaded - failed - skipped, bytes, durationMs: Date.now() - t0,
       targets: withTargetLoads(targets, fleet.snapshot()),

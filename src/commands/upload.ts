@@ -2,7 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { DEFAULTS, LOG_LEVELS, MAX_TIMER_MS, normaliseUploadConfig, type RawUploadArgs, type UploadConfig } from '../config.js';
 import { dryRun } from '../runs/dryRun.js';
 import { ConfigError, describeError } from '../errors.js';
-import { createLogger, flushLogger } from '../logger.js';
+import { flushLogger } from '../logger.js';
 import { LOG_FORMATS, type LogFormat } from '../logText.js';
 import { ASSIGN_STRATEGIES } from '../operators/assignTargets.js';
 import { LogRouter } from '../progress/logRouter.js';
@@ -11,6 +11,7 @@ import { runBatch } from '../runBatch.js';
 import { fillFromBatch } from '../runs/resumeFromBatch.js';
 import type { Assignment, Summary } from '../types.js';
 import type { CliContext } from './context.js';
+import { commandLogger, serveMetricsIfAsked, stopSignals } from './session.js';
 import { autoOr, decimal, int, list, single } from './options.js';
 import { formatSummary } from './format.js';
 import { formatBytes } from '../units.js';
@@ -69,21 +70,6 @@ export function sendOptions(y: Argv) {
 
 type UploadArgs = Omit<RawUploadArgs, 'dir'> & { dir?: string; targetsFile?: string; logFormat?: LogFormat; metricsPort?: number };
 
-/** Text for a person at a terminal; JSON for files, pipes and log collectors. */
-export function logFormatFor(flag: LogFormat | undefined, isTTY: boolean, logFile: string | undefined): LogFormat {
-  return flag ?? (isTTY && !logFile ? 'text' : 'json');
-}
-
-/** The password of a database URL, to keep it out of logs. */
-function dbSecret(db: string): string[] {
-  try {
-    const u = new URL(db);
-    return u.password ? [u.password, decodeURIComponent(u.password)] : [];
-  } catch {
-    return [];
-  }
-}
-
 /** Exit code from a summary: 0 all done, 1 any failure or a run that stopped early (`reason`), 130 interrupted. */
 export function exitCodeOf(s: Summary): number {
   if (s.status === 'interrupted') return 130;
@@ -110,27 +96,15 @@ export function uploadCommand(ctx: CliContext): CommandModule<object, UploadArgs
       const intervalMs = progressIntervalFrom(ctx.env);
       // log lines to the terminal go through the router, which prints them above the bars while they show
       const logRouter = config.logFile ? undefined : new LogRouter(ctx.stderr);
-      const logger = createLogger({
-        level: config.logLevel, file: config.logFile, stream: logRouter ?? ctx.stderr, secrets: [config.token ?? '', ...dbSecret(config.db)],
-        format: logFormatFor(argv.logFormat, ctx.isTTY, config.logFile), width: (ctx.stderr as { columns?: number }).columns,
-      });
+      const logger = commandLogger(ctx, config, argv.logFormat, logRouter);
+      const metrics = await serveMetricsIfAsked(argv.metricsPort, logger);
       const progress = startProgress({ bars: wantsBars(config.progress, ctx.isTTY), stream: ctx.stderr, logger, intervalMs, logRouter });
-      // loaded only when asked for: prom-client is not part of every start-up
-      const metrics = argv.metricsPort === undefined ? undefined : await (await import('../metrics/runMetrics.js')).serveRunMetrics(argv.metricsPort).catch((err: unknown) => {
-        progress.stop();
-        throw new ConfigError(`cannot serve metrics on port ${argv.metricsPort}: ${describeError(err)}`, { cause: err });
-      });
-      if (metrics) logger.info('metrics_listening', { event: 'metrics_listening', url: `${metrics.url}/metrics` });
-      const stop = new AbortController();
-      const abort = new AbortController();
-      const onSignal = () => (stop.signal.aborted ? abort.abort() : stop.abort());
-      ctx.signals.on('SIGINT', onSignal);
-      ctx.signals.on('SIGTERM', onSignal);
+      const signals = stopSignals(ctx);
       try {
         let summary: Summary;
         try {
           summary = await runBatch(config, {
-            logger, stop: stop.signal, abort: abort.signal,
+            logger, stop: signals.stop, abort: signals.abort,
             onStart: (run) => {
               progress.onStart(run);
               metrics?.onStart(run);
@@ -148,12 +122,7 @@ export function uploadCommand(ctx: CliContext): CommandModule<object, UploadArgs
         ctx.stdout.write(config.json ? `${JSON.stringify(summary)}\n` : formatSummary(summary));
         ctx.exitCode = exitCodeOf(summary);
       } finally {
-        // once interrupted, a further signal while the summary is written must not kill the
-        // process (its exit code would be lost): the handler stays, and is a no-op by now
-        if (!stop.signal.aborted) {
-          ctx.signals.off('SIGINT', onSignal);
-          ctx.signals.off('SIGTERM', onSignal);
-        }
+        signals.release();
         await flushLogger(logger);
       }
     },

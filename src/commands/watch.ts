@@ -1,11 +1,12 @@
 import type { Argv, CommandModule } from 'yargs';
 import { normaliseUploadConfig, type RawUploadArgs } from '../config.js';
-import { ConfigError, describeError } from '../errors.js';
-import { createLogger, flushLogger } from '../logger.js';
+import { ConfigError } from '../errors.js';
+import { flushLogger } from '../logger.js';
 import { defaultPrefix, runWatch, type WatchSummary } from '../watch/runWatch.js';
 import type { CliContext } from './context.js';
 import { decimal, int, single } from './options.js';
-import { logFormatFor, uploadOptions } from './upload.js';
+import { commandLogger, serveMetricsIfAsked, stopSignals } from './session.js';
+import { uploadOptions } from './upload.js';
 import type { LogFormat } from '../logText.js';
 
 type WatchArgs = Omit<RawUploadArgs, 'dir'> & {
@@ -42,26 +43,16 @@ export function watchCommand(ctx: CliContext): CommandModule<object, WatchArgs> 
       const prefix = argv.batchPrefix ?? defaultPrefix(argv.dir as string);
       if (!PREFIX.test(prefix)) throw new ConfigError(`bad --batch-prefix "${prefix}": use 1-44 of A-Z a-z 0-9 . _ - (not starting with -)`);
       const config = await normaliseUploadConfig({ ...argv, dir: argv.dir as string }, ctx.env);
-      const logger = createLogger({
-        level: config.logLevel, file: config.logFile, stream: ctx.stderr, secrets: [config.token ?? ''],
-        format: logFormatFor(argv.logFormat, ctx.isTTY, config.logFile),
-      });
-      const metrics = argv.metricsPort === undefined ? undefined : await (await import('../metrics/runMetrics.js')).serveRunMetrics(argv.metricsPort).catch((err: unknown) => {
-        throw new ConfigError(`cannot serve metrics on port ${argv.metricsPort}: ${describeError(err)}`, { cause: err });
-      });
-      if (metrics) logger.info('metrics_listening', { event: 'metrics_listening', url: `${metrics.url}/metrics` });
-      const stop = new AbortController();
-      const abort = new AbortController();
-      const onSignal = () => (stop.signal.aborted ? abort.abort() : stop.abort());
-      ctx.signals.on('SIGINT', onSignal);
-      ctx.signals.on('SIGTERM', onSignal);
+      const logger = commandLogger(ctx, config, argv.logFormat);
+      const metrics = await serveMetricsIfAsked(argv.metricsPort, logger);
+      const signals = stopSignals(ctx);
       try {
         const s = await runWatch({
           ...config, prefix, rescanMs: Math.round((argv.rescanS ?? 60) * 1000), batchEveryMs: argv.batchEvery ?? 3_600_000,
           batchMaxFiles: argv.batchMaxFiles ?? 100_000, planOnly: argv.planOnly === true, leaseMs: argv.leaseMs ?? 30_000,
         }, {
-          logger, stop: stop.signal, abort: abort.signal,
-          onStart: (run) => metrics?.onStart({ ...run, pending: run.pending }),
+          logger, stop: signals.stop, abort: signals.abort,
+          onStart: (run) => metrics?.onStart(run),
           onTally: (t) => metrics?.onTally(t),
           onResult: (r) => metrics?.onResult(r),
         });
@@ -69,10 +60,7 @@ export function watchCommand(ctx: CliContext): CommandModule<object, WatchArgs> 
         ctx.exitCode = exitOf(s);
       } finally {
         await metrics?.close();
-        if (!stop.signal.aborted) {
-          ctx.signals.off('SIGINT', onSignal);
-          ctx.signals.off('SIGTERM', onSignal);
-        }
+        signals.release();
         await flushLogger(logger);
       }
     },

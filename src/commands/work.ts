@@ -1,14 +1,15 @@
 import type { Argv, CommandModule } from 'yargs';
 import { normaliseUploadConfig } from '../config.js';
-import { ConfigError, describeError } from '../errors.js';
-import { createLogger, flushLogger } from '../logger.js';
+import { ConfigError } from '../errors.js';
+import { flushLogger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import { openStore } from '../store/openStore.js';
 import { WORK_NEEDS_MYSQL, runWorker, type WorkSummary } from '../work/runWorker.js';
 import type { CliContext } from './context.js';
 import { int, single } from './options.js';
 import type { LogFormat } from '../logText.js';
-import { logFormatFor, sendOptions } from './upload.js';
+import { commandLogger, serveMetricsIfAsked, stopSignals } from './session.js';
+import { sendOptions } from './upload.js';
 import { dbUrl } from './withStore.js';
 
 type WorkArgs = Record<string, unknown> & { metricsPort?: number; batchId: string; root: string; db?: string; leaseMs?: number; follow?: boolean; json?: boolean; target?: string[]; targetsFile?: string; logLevel?: string };
@@ -40,27 +41,19 @@ export function workCommand(ctx: CliContext): CommandModule<object, WorkArgs> {
         }
       }
       const config = await normaliseUploadConfig({ ...argv, dir: argv.root, target: targets, db } as never, ctx.env);
-      const logger = createLogger({ level: config.logLevel, file: config.logFile, stream: ctx.stderr, secrets: [config.token ?? ''], format: logFormatFor(argv.logFormat as LogFormat | undefined, ctx.isTTY, config.logFile) });
-      const metrics = argv.metricsPort === undefined ? undefined : await (await import('../metrics/runMetrics.js')).serveRunMetrics(argv.metricsPort).catch((err: unknown) => {
-        throw new ConfigError(`cannot serve metrics on port ${argv.metricsPort}: ${describeError(err)}`, { cause: err });
-      });
-      if (metrics) logger.info('metrics_listening', { event: 'metrics_listening', url: `${metrics.url}/metrics` });
-      const stop = new AbortController();
-      const abort = new AbortController();
-      const onSignal = () => (stop.signal.aborted ? abort.abort() : stop.abort());
-      ctx.signals.on('SIGINT', onSignal);
-      ctx.signals.on('SIGTERM', onSignal);
+      const logger = commandLogger(ctx, config, argv.logFormat as LogFormat | undefined);
+      const metrics = await serveMetricsIfAsked(argv.metricsPort, logger);
+      const signals = stopSignals(ctx);
       try {
         const s = await runWorker({ ...config, leaseMs: argv.leaseMs ?? 30_000, follow: argv.follow === true }, {
-          logger, stop: stop.signal, abort: abort.signal,
+          logger, stop: signals.stop, abort: signals.abort,
           onStart: (run) => metrics?.onStart(run), onTally: (t) => metrics?.onTally(t), onResult: (r) => metrics?.onResult(r),
         });
         ctx.stdout.write(argv.json ? `${JSON.stringify(s)}\n` : `worker ${s.worker} ${s.status}: ${s.uploaded} uploaded, ${s.failed} failed, ${s.lost} results discarded (claims lost)\n`);
         ctx.exitCode = exitOf(s);
       } finally {
         await metrics?.close();
-        ctx.signals.off('SIGINT', onSignal);
-        ctx.signals.off('SIGTERM', onSignal);
+        signals.release();
         await flushLogger(logger);
       }
     },

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { periodic } from '../periodic.js';
+import { runStop, whenAborted } from '../runs/runStop.js';
 import path from 'node:path';
 import {
-  EMPTY, ReplaySubject, Subject, concatMap, defer, filter, finalize, from, lastValueFrom, merge, repeat, takeUntil, tap, timer, type Observable,
+  EMPTY, Subject, concatMap, defer, filter, finalize, from, lastValueFrom, merge, repeat, takeUntil, tap, timer, type Observable,
 } from 'rxjs';
 import type { UploadConfig } from '../config.js';
 import { StoreUnavailableError, describeError } from '../errors.js';
@@ -102,24 +103,16 @@ export async function runWatch(config: WatchConfig, deps: RunWatchDeps = {}): Pr
   deps.onStart?.({ fleet, store, config, pending: () => pendingOfWatch(store.knex, prefix) });
   logger.info('watch_start', { event: 'watch_start', prefix, dir: config.dir, targets: config.targets, minAgeMs: config.minAgeMs, rescanMs: config.rescanMs, planOnly: config.planOnly });
 
+  // another process took the watch over (hold.lost): stop, as on a signal
+  const stopper = runStop({
+    graceMs: config.graceMs, stop: deps.stop, abort: deps.abort, lost: hold.lost,
+    onStop: () => {
+      logger.warn('watch_stopping', { event: 'watch_stopping', prefix, graceMs: config.graceMs });
+      fleet.stop();
+    },
+  });
   // replayed: a pass that starts after the stop ends at once too
-  const stopped = new ReplaySubject<void>(1);
-  const abort = new AbortController();
-  let interrupted = false;
-  let grace: NodeJS.Timeout | undefined;
-  const onStop = () => {
-    if (interrupted) return;
-    interrupted = true;
-    logger.warn('watch_stopping', { event: 'watch_stopping', prefix, graceMs: config.graceMs });
-    stopped.next();
-    fleet.stop();
-    grace = setTimeout(() => abort.abort(), config.graceMs);
-  };
-  const onAbort = () => (onStop(), abort.abort());
-  if (deps.stop?.aborted) onStop();
-  else deps.stop?.addEventListener('abort', onStop, { once: true });
-  deps.abort?.addEventListener('abort', onAbort, { once: true });
-  hold.lost.addEventListener('abort', onStop, { once: true }); // another process took the watch over
+  const stopped = whenAborted(stopper.stopped);
 
   // the planner: stable files -> pending rows (a database away: logged, the next rescan finds them again)
   let planned = 0;
@@ -161,10 +154,10 @@ export async function runWatch(config: WatchConfig, deps: RunWatchDeps = {}): Pr
     }, credits).pipe(
       takeUntil(stopped),
       tap((a) => claims.set(a.file.path, a)),
-      uploadFiles({ fleet, uploader, logger, batchId, retries: config.retries, signal: abort.signal }),
+      uploadFiles({ fleet, uploader, logger, batchId, retries: config.retries, signal: stopper.abort }),
       recordResults({
         store: fencedStore(store, { workerId, batchId, logger, tokenOf: (p) => claims.get(p)?.claim, onLost: (p) => lost.add(p) }),
-        batchId, processId: config.processId ?? null, logger, dbRetryMs: config.dbRetryMs, signal: abort.signal,
+        batchId, processId: config.processId ?? null, logger, dbRetryMs: config.dbRetryMs, signal: stopper.abort,
       }),
       tap((r) => {
         claims.delete(r.file.path);
@@ -187,7 +180,7 @@ export async function runWatch(config: WatchConfig, deps: RunWatchDeps = {}): Pr
     }))).pipe(
       concatMap((id) => (id === undefined ? timer(500).pipe(concatMap(() => EMPTY)) : pass(id))),
       // after a stop the pass under way lets its uploads finish (within the grace), and no other starts
-      repeat({ delay: () => (interrupted ? EMPTY : timer(0)) }),
+      repeat({ delay: () => (stopper.interrupted ? EMPTY : timer(0)) }),
     );
 
   // a batch due to roll while nothing arrives still closes on time
@@ -213,21 +206,19 @@ export async function runWatch(config: WatchConfig, deps: RunWatchDeps = {}): Pr
       { defaultValue: tally },
     );
   } catch (err) {
-    const cutShort = abort.signal.aborted && err === abort.signal.reason;
+    const cutShort = stopper.abort.aborted && err === stopper.abort.reason;
     if (!(err instanceof StoreUnavailableError) && !cutShort) throw err;
     if (err instanceof StoreUnavailableError) {
       failure = err;
       logger.error('watch_failed', { event: 'watch_failed', prefix, error: describeError(err) });
-      abort.abort();
+      stopper.cancel();
     }
   } finally {
     await roller.stop();
     await renewer.stop();
-    clearTimeout(grace);
-    deps.stop?.removeEventListener('abort', onStop);
-    deps.abort?.removeEventListener('abort', onAbort);
+    stopper.dispose();
     fleet.stop();
-    await (abort.signal.aborted ? uploader.destroy() : uploader.close());
+    await (stopper.abort.aborted ? uploader.destroy() : uploader.close());
     await releaseWatchClaims(store.knex, prefix, workerId).catch(() => undefined);
     await batches.stop().catch((err) => logger.error('batch_status_unwritten', { event: 'batch_status_unwritten', prefix, error: describeError(err) }));
     await hold.release().catch(() => undefined);

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Subject, filter, finalize, identity, lastValueFrom, takeUntil, tap } from 'rxjs';
+import { Subject, filter, finalize, lastValueFrom, takeUntil, tap } from 'rxjs';
 import type { UploadConfig } from '../config.js';
 import { periodic } from '../periodic.js';
+import { runStop, whenAborted } from '../runs/runStop.js';
 import { ConfigError, StoreUnavailableError, describeError } from '../errors.js';
 import { Uploader, type UploaderOptions } from '../http/uploader.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -89,23 +90,17 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
     const ticker = periodic(() => s.tick(), Math.max(50, Math.floor(config.leaseMs / 3)), (err) =>
       logger.warn('worker_tick_failed', { event: 'worker_tick_failed', batchId, error: describeError(err) }));
 
-    const stopped = new Subject<void>();
-    const abort = new AbortController();
-    let interrupted = false;
-    const onStop = () => {
-      if (interrupted) return;
-      interrupted = true;
-      logger.warn('worker_stopping', { event: 'worker_stopping', batchId, graceMs: config.graceMs });
-      stopped.next();
-      fleet?.stop();
-      setTimeout(() => abort.abort(), config.graceMs).unref();
-    };
-    deps.stop?.addEventListener('abort', onStop, { once: true });
-    deps.abort?.addEventListener('abort', () => (onStop(), abort.abort()), { once: true });
+    const stopper = runStop({
+      graceMs: config.graceMs, stop: deps.stop, abort: deps.abort,
+      onStop: () => {
+        logger.warn('worker_stopping', { event: 'worker_stopping', batchId, graceMs: config.graceMs });
+        fleet.stop();
+      },
+    });
 
     const credits = new Subject<number>();
     const window = Math.max(4, 2 * config.perTarget * config.targets.length);
-    const retry = { retryMs: config.dbRetryMs, logger, signal: abort.signal };
+    const retry = { retryMs: config.dbRetryMs, logger, signal: stopper.abort };
     let tally = emptyTally(config.targets);
     let failed: unknown;
     try {
@@ -115,12 +110,12 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
           claim: (limit) => withDbRetry(() => claimRows(store.knex, { batchId, workerId: me.id, limit, leaseMs: config.leaseMs, targets: s.open(), allTargets: config.targets }), { ...retry, what: 'claim' }),
           remaining: () => withDbRetry(() => pendingCount(store.knex, batchId), { ...retry, what: 'read' }),
         }, credits).pipe(
-          takeUntil(stopped),
+          takeUntil(whenAborted(stopper.stopped)),
           tap((a) => claims.set(a.file.path, a)),
-          uploadFiles({ fleet, uploader, logger, batchId, retries: config.retries, signal: abort.signal }),
+          uploadFiles({ fleet, uploader, logger, batchId, retries: config.retries, signal: stopper.abort }),
           recordResults({
             store: fencedStore(store, { workerId: me.id, batchId, logger, tokenOf: (p) => claims.get(p)?.claim, onLost: (p) => lost.add(p) }),
-            batchId, processId: config.processId ?? null, logger, dbRetryMs: config.dbRetryMs, signal: abort.signal,
+            batchId, processId: config.processId ?? null, logger, dbRetryMs: config.dbRetryMs, signal: stopper.abort,
           }),
           tap((r) => {
             claims.delete(r.file.path);
@@ -134,21 +129,21 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
             deps.onTally?.(t);
           }),
           finalize(() => credits.complete()),
-          identity,
         ),
         { defaultValue: tally },
       );
     } catch (err) {
-      if (!(err instanceof StoreUnavailableError) && !(abort.signal.aborted && err === abort.signal.reason)) throw err;
+      if (!(err instanceof StoreUnavailableError) && !(stopper.abort.aborted && err === stopper.abort.reason)) throw err;
       if (err instanceof StoreUnavailableError) failed = err;
       logger.error('worker_failed', { event: 'worker_failed', batchId, error: describeError(err) });
-      abort.abort();
+      stopper.cancel();
     } finally {
+      stopper.dispose();
       await ticker.stop();
       fleet.stop();
-      await (abort.signal.aborted ? uploader.destroy() : uploader.close());
+      await (stopper.abort.aborted ? uploader.destroy() : uploader.close());
     }
-    const status = failed ? 'failed' : interrupted ? 'interrupted' : tally.failed > 0 ? 'completed_with_failures' : 'completed';
+    const status = failed ? 'failed' : stopper.interrupted ? 'interrupted' : tally.failed > 0 ? 'completed_with_failures' : 'completed';
     const summary: WorkSummary = { batchId, worker: me.id, status, ...tally, lost: lost.size, durationMs: Date.now() - t0 };
     logger.info('worker_complete', { event: 'worker_complete', ...summary });
     return summary;
