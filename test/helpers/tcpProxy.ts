@@ -74,3 +74,12 @@ export class TcpProxy {
     await this.start(this.port);
   }
 }
+
+/** A proxy in front of the MySQL/MariaDB of `dbUrl`, and the same URL through it. */
+export async function proxiedDatabase(dbUrl: string): Promise<{ proxy: TcpProxy; viaProxy: string }> {
+  const real = new URL(dbUrl);
+  const proxy = new TcpProxy(Number(real.port || 3306), real.hostname);
+  const u = new URL(dbUrl);
+  u.port = String(await proxy.start());
+  return { proxy, viaProxy: u.toString() };
+}

@@ -9,7 +9,7 @@ import { spawnCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { assertInvariants } from '../helpers/invariants.js';
 import { startReceivers, type ReceiverFleet } from '../helpers/receivers.js';
-import { TcpProxy } from '../helpers/tcpProxy.js';
+import { proxiedDatabase, type TcpProxy } from '../helpers/tcpProxy.js';
 import { makeTree, type Tree } from '../helpers/tree.js';
 import { summaryOf, untilRecorded } from '../helpers/runs.js';
 
@@ -122,12 +122,7 @@ describe('process faults: signals, SIGKILL then --resume, the database going awa
     beforeEach(async function () {
       if (!process.env.FANOUT_TEST_MYSQL) this.skip();
       mysql = await createTestDatabase('mysql');
-      const real = new URL(mysql.url);
-      proxy = new TcpProxy(Number(real.port || 3306));
-      const port = await proxy.start();
-      const u = new URL(mysql.url);
-      u.port = String(port);
-      viaProxy = u.toString();
+      ({ proxy, viaProxy } = await proxiedDatabase(mysql.url));
     });
     afterEach(async () => {
       await store?.close();

@@ -10,7 +10,7 @@ import { createTestDatabase, forEachDatabase, type TestDatabase } from '../helpe
 import { assertInvariants } from '../helpers/invariants.js';
 import { readTree, startReceivers, type ReceiverFleet } from '../helpers/receivers.js';
 import { summaryOf, until, untilRecorded } from '../helpers/runs.js';
-import { TcpProxy } from '../helpers/tcpProxy.js';
+import { proxiedDatabase, type TcpProxy } from '../helpers/tcpProxy.js';
 import { makeTree, type Tree } from '../helpers/tree.js';
 
 /** Receivers and a tree for one test; slow hosts (delayMs per upload, 2 at a time) so a run is still going when the fault hits. */
@@ -105,11 +105,7 @@ describe('run faults: stops before the start, files gone at --resume, the databa
     beforeEach(async function () {
       if (!process.env.FANOUT_TEST_MYSQL) this.skip();
       mysql = await createTestDatabase('mysql');
-      const real = new URL(mysql.url);
-      proxy = new TcpProxy(Number(real.port || 3306));
-      const u = new URL(mysql.url);
-      u.port = String(await proxy.start());
-      viaProxy = u.toString();
+      ({ proxy, viaProxy } = await proxiedDatabase(mysql.url));
     });
     afterEach(async () => {
       await fx.store?.close();

@@ -70,27 +70,32 @@ forEachDatabase('fanout plan', (ctx) => {
   });
 });
 
-describe('fanout work: three workers, one killed (MariaDB)', function () {
-  this.timeout(120_000);
-  let mysql: TestDatabase | undefined;
-  let fleet: ReceiverFleet;
-  let tree: Tree;
-  let store: Store;
+/** A fresh MariaDB database, a tree of `files` and `hosts` receivers, for a describe's before/after (skipped without FANOUT_TEST_MYSQL). */
+function mariadbFixture(files: number, hosts: number, receiver: { slots: number; delayMs: number }) {
+  const fx = {} as { mysql: TestDatabase; fleet: ReceiverFleet; tree: Tree; store: Store; targets(): Map<string, string> };
   before(async function () {
     if (!process.env.FANOUT_TEST_MYSQL) this.skip();
-    mysql = await createTestDatabase('mysql');
-    tree = await makeTree(486); // 500 with the awkward names
-    fleet = await startReceivers(3, { slots: 1, delayMs: 15 });
-    store = await createStore(mysql.url);
+    fx.mysql = await createTestDatabase('mysql');
+    fx.tree = await makeTree(files);
+    fx.fleet = await startReceivers(hosts, receiver);
+    fx.store = await createStore(fx.mysql.url);
+    fx.targets = () => new Map(fx.fleet.urls.map((u, i) => [u, fx.fleet.dirs[i]]));
   });
   after(async () => {
-    await store?.close();
-    await fleet?.close();
-    await mysql?.cleanup();
-    if (tree) await rm(tree.dir, { recursive: true, force: true });
+    await fx.store?.close();
+    await fx.fleet?.close();
+    await fx.mysql?.cleanup();
+    if (fx.tree) await rm(fx.tree.dir, { recursive: true, force: true });
   });
+  return fx;
+}
+
+describe('fanout work: three workers, one killed (MariaDB)', function () {
+  this.timeout(120_000);
+  const fx = mariadbFixture(486, 3, { slots: 1, delayMs: 15 }); // 500 files with the awkward names
 
   it('should upload and record every file exactly once, never more than one upload in flight per target, after kill -9 of one worker', async () => {
+    const { mysql, fleet, tree, store } = fx;
     const db = mysql!.url;
     const planned = await cli(['plan', tree.dir, '--batch-id', 'w3', '--target', fleet.urls.join(','), '--db', db]);
     expect(planned.code, planned.stderr).to.equal(0);
@@ -116,7 +121,7 @@ describe('fanout work: three workers, one killed (MariaDB)', function () {
     for (const dir of fleet.dirs) for (const p of (await readTree(dir)).keys()) copies.set(p, (copies.get(p) ?? 0) + 1);
     const twice = [...copies].filter(([, n]) => n > 1).map(([p]) => p);
     expect(twice.filter((p) => !inFlightAtKill.includes(p)), 'duplicates only of the dead worker\'s files').to.deep.equal([]);
-    await assertInvariants(store, 'w3', tree, new Map(fleet.urls.map((u, i) => [u, fleet.dirs[i]])), { complete: true, allowDuplicates: true });
+    await assertInvariants(store, 'w3', tree, fx.targets(), { complete: true, allowDuplicates: true });
     const gone = await store.knex('workers').where({ id }).first('stopped_at');
     expect(gone?.stopped_at, 'the dead worker was pruned').to.not.equal(null);
     const status = await cli(['status', '--batch-id', 'w3', '--db', db, '--json']);
@@ -132,27 +137,12 @@ describe('fanout work: three workers, one killed (MariaDB)', function () {
 
 describe('fanout work: the database goes away (MariaDB)', function () {
   this.timeout(120_000);
-  let mysql: TestDatabase | undefined;
-  let fleet: ReceiverFleet;
-  let tree: Tree;
-  let store: Store;
+  const fx = mariadbFixture(120, 2, { slots: 1, delayMs: 30 });
   let proxy: TcpProxy | undefined;
-  before(async function () {
-    if (!process.env.FANOUT_TEST_MYSQL) this.skip();
-    mysql = await createTestDatabase('mysql');
-    tree = await makeTree(120);
-    fleet = await startReceivers(2, { slots: 1, delayMs: 30 });
-    store = await createStore(mysql.url);
-  });
-  after(async () => {
-    await proxy?.cut();
-    await store?.close();
-    await fleet?.close();
-    await mysql?.cleanup();
-    if (tree) await rm(tree.dir, { recursive: true, force: true });
-  });
+  after(() => proxy?.cut());
 
   it('should stop claiming, retry for --db-retry-ms, exit 1, and lose nothing it had claimed: a later worker completes the batch', async () => {
+    const { mysql, fleet, tree, store } = fx;
     const db = mysql!.url;
     const planned = await cli(['plan', tree.dir, '--batch-id', 'dbgone', '--target', fleet.urls.join(','), '--db', db]);
     expect(planned.code, planned.stderr).to.equal(0);
@@ -179,31 +169,16 @@ describe('fanout work: the database goes away (MariaDB)', function () {
     expect(await store.countFiles('dbgone')).to.include({ uploaded: tree.files.size, pending: 0, failed: 0 });
     expect(await store.countCalls('dbgone')).to.equal(tree.files.size);
     // files in flight when the database went away may arrive twice; every one is recorded once
-    await assertInvariants(store, 'dbgone', tree, new Map(fleet.urls.map((u, i) => [u, fleet.dirs[i]])), { complete: true, allowDuplicates: true });
+    await assertInvariants(store, 'dbgone', tree, fx.targets(), { complete: true, allowDuplicates: true });
   });
 });
 
 describe('fanout upload --resume beside live workers (MariaDB)', function () {
   this.timeout(120_000);
-  let mysql: TestDatabase | undefined;
-  let fleet: ReceiverFleet;
-  let tree: Tree;
-  let store: Store;
-  before(async function () {
-    if (!process.env.FANOUT_TEST_MYSQL) this.skip();
-    mysql = await createTestDatabase('mysql');
-    tree = await makeTree(60);
-    fleet = await startReceivers(2, { slots: 1, delayMs: 40 });
-    store = await createStore(mysql.url);
-  });
-  after(async () => {
-    await store?.close();
-    await fleet?.close();
-    await mysql?.cleanup();
-    if (tree) await rm(tree.dir, { recursive: true, force: true });
-  });
+  const fx = mariadbFixture(60, 2, { slots: 1, delayMs: 40 });
 
   it('should refuse to run a batch that `fanout work` processes are working (exit 2, naming them), so no file is sent twice', async () => {
+    const { mysql, fleet, tree, store } = fx;
     const db = mysql!.url;
     expect((await cli(['plan', tree.dir, '--batch-id', 'mixed', '--target', fleet.urls.join(','), '--db', db])).code).to.equal(0);
     const worker = spawnCli(['work', '--batch-id', 'mixed', '--root', tree.dir, '--db', db, '--per-target', '1', '--json']);
@@ -216,6 +191,6 @@ describe('fanout upload --resume beside live workers (MariaDB)', function () {
     expect(r.stderr).to.contain(`is being worked by 1 \`fanout work\` process (${os.hostname()} pid ${worker.pid})`);
     const w = await worker.done;
     expect(w.code, w.stderr.slice(-2000)).to.equal(0);
-    await assertInvariants(store, 'mixed', tree, new Map(fleet.urls.map((u, i) => [u, fleet.dirs[i]])), { complete: true });
+    await assertInvariants(store, 'mixed', tree, fx.targets(), { complete: true });
   });
 });
