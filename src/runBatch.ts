@@ -158,7 +158,7 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
       if (config.resume && !stopper.interrupted && stopReason === undefined && config.filesFrom === undefined) missing = await settleMissing(store, config, logger, stopper.abort);
     } catch (err) {
       // a wait for the database cut short by the second signal (or the end of the grace period)
-      const cutShort = stopper.abort.aborted && err === stopper.abort.reason;
+      const cutShort = stopper.cutShort(err);
       if (!(err instanceof StoreUnavailableError) && !cutShort) throw err;
       if (err instanceof StoreUnavailableError) {
         storeError = err;

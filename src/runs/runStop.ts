@@ -21,6 +21,8 @@ export interface RunStop {
   halt(): void;
   /** end the uploads in flight now, not as an interruption (nothing more can be recorded) */
   cancel(): void;
+  /** `err` is only the abort itself: a wait (for the database, say) that the second signal or the grace cut short */
+  cutShort(err: unknown): boolean;
   /** the grace timer and the listeners on the caller's signals go */
   dispose(): void;
 }
@@ -65,6 +67,7 @@ export function runStop(opts: { graceMs: number; onStop: () => void; stop?: Abor
     },
     halt: () => stopped.abort(),
     cancel: () => abort.abort(),
+    cutShort: (err) => abort.signal.aborted && err === abort.signal.reason,
     dispose() {
       clearTimeout(grace);
       for (const [signal, fn] of listening) signal.removeEventListener('abort', fn);

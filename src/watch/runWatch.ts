@@ -206,7 +206,7 @@ export async function runWatch(config: WatchConfig, deps: RunWatchDeps = {}): Pr
       { defaultValue: tally },
     );
   } catch (err) {
-    const cutShort = stopper.abort.aborted && err === stopper.abort.reason;
+    const cutShort = stopper.cutShort(err);
     if (!(err instanceof StoreUnavailableError) && !cutShort) throw err;
     if (err instanceof StoreUnavailableError) {
       failure = err;

@@ -133,7 +133,7 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
         { defaultValue: tally },
       );
     } catch (err) {
-      if (!(err instanceof StoreUnavailableError) && !(stopper.abort.aborted && err === stopper.abort.reason)) throw err;
+      if (!(err instanceof StoreUnavailableError) && !stopper.cutShort(err)) throw err;
       if (err instanceof StoreUnavailableError) failed = err;
       logger.error('worker_failed', { event: 'worker_failed', batchId, error: describeError(err) });
       stopper.cancel();

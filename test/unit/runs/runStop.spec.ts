@@ -22,8 +22,11 @@ describe('runStop', () => {
     const abort = new AbortController();
     const s = runStop({ graceMs: 60_000, stop, abort: abort.signal, onStop: () => undefined });
     expect(s.interrupted, 'a stop that came first').to.equal(true);
+    expect(s.cutShort(s.abort.reason), 'nothing aborted yet').to.equal(false);
     abort.abort();
     expect(s.abort.aborted).to.equal(true);
+    expect(s.cutShort(s.abort.reason)).to.equal(true);
+    expect(s.cutShort(new Error('the database refused it'))).to.equal(false);
     s.dispose();
   });
 
