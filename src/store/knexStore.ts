@@ -43,8 +43,8 @@ function shapedChunks<T>(items: readonly T[]): T[][] {
 interface Upsert {
   table: string;
   records: readonly Record<string, unknown>[];
-  /** columns that take the new row's value on conflict */
-  merge: readonly string[];
+  /** columns that take the new row's value on conflict; null: a plain insert (rows that are only ever added) */
+  merge: readonly string[] | null;
   /** on conflict, before `merge`: column -> SQL expression without bindings (see compileUpsert) */
   setFirst?: Readonly<Record<string, string>>;
 }
@@ -54,12 +54,6 @@ interface Removal {
   table: string;
   batchId: string;
   keys: readonly string[];
-}
-
-/** Plain multi-row inserts (rows that are only ever added), in the same transaction as the upserts. */
-interface Insert {
-  table: string;
-  records: readonly Record<string, unknown>[];
 }
 
 /** The part of better-sqlite3's Database this store uses. */
@@ -89,10 +83,15 @@ interface Compiled {
  * the rows' values only (bindingsOf), whatever its shape.
  */
 export function compileUpsert(
-  knex: Knex, table: string, columns: readonly string[], n: number, merge: readonly string[], setFirst?: Readonly<Record<string, string>>,
+  knex: Knex, table: string, columns: readonly string[], n: number, merge: readonly string[] | null, setFirst?: Readonly<Record<string, string>>,
 ): Compiled {
   // compile with marker values, so the bindings of row 0 say the column order knex chose
   const markers = Array.from({ length: n }, (_, i) => Object.fromEntries(columns.map((col) => [col, `${i}\0${col}`])));
+  const columnsOf = (bindings: readonly unknown[]) => (bindings as string[]).slice(0, columns.length).map((b) => b.split('\0')[1]);
+  if (merge === null) {
+    const q = knex(table).insert(markers).toSQL();
+    return { sql: q.sql, columns: columnsOf(q.bindings) };
+  }
   const mysql = (knex.client as Knex.Client).dialect === 'mysql';
   const updates = setFirst
     ? {
@@ -101,7 +100,7 @@ export function compileUpsert(
       }
     : [...merge];
   const q = knex(table).insert(markers).onConflict([...KEY]).merge(updates).toSQL();
-  return { sql: q.sql, columns: (q.bindings as string[]).slice(0, columns.length).map((b) => b.split('\0')[1]) };
+  return { sql: q.sql, columns: columnsOf(q.bindings) };
 }
 
 /**
@@ -215,8 +214,8 @@ export class KnexStore implements Store {
     }
     const callRecords = lastPerKey(calls.map((c) => toCallRecord(c, keyOf(c.filePath)))) as unknown as Record<string, unknown>[];
     const callUpsert: Upsert = { table: 'calls', records: callRecords, merge: CALL_MERGE_COLUMNS, setFirst: { status: this.callStatusOnConflict() } };
-    const tries: Insert = { table: 'upload_attempts', records: attempts.map((a) => toAttemptRecord(a, keyOf(a.filePath))) };
-    await this.write([files, callUpsert], [...removals].map(([batchId, ks]) => ({ table: 'calls', batchId, keys: ks })), [tries], trx);
+    const tries: Upsert = { table: 'upload_attempts', records: attempts.map((a) => toAttemptRecord(a, keyOf(a.filePath))), merge: null };
+    await this.write([files, callUpsert, tries], [...removals].map(([batchId, ks]) => ({ table: 'calls', batchId, keys: ks })), trx);
   }
 
   async startRun(run: Omit<RunRow, 'id'>): Promise<number> {
@@ -275,8 +274,8 @@ export class KnexStore implements Store {
    * Removals, then `insert ... on conflict (batch_id, path_key) do update set <merge>`, all
    * in one transaction, multi-row statements.
    */
-  private async write(upserts: readonly Upsert[], removals: readonly Removal[] = [], inserts: readonly Insert[] = [], within?: Knex.Transaction): Promise<void> {
-    if (this.dialect === 'sqlite' && !within) return this.writeSqlite(upserts, removals, inserts);
+  private async write(upserts: readonly Upsert[], removals: readonly Removal[] = [], within?: Knex.Transaction): Promise<void> {
+    if (this.dialect === 'sqlite' && !within) return this.writeSqlite(upserts, removals);
     // inside a caller's transaction (a worker's fenced write) or one of our own
     const inTransaction = within ? (fn: (trx: Knex.Transaction) => Promise<void>) => fn(within) : (fn: (trx: Knex.Transaction) => Promise<void>) => this.knex.transaction(fn);
     await inTransaction(async (trx) => {
@@ -289,7 +288,6 @@ export class KnexStore implements Store {
           await trx.raw(sql, bindingsOf(part, columns) as Knex.RawBinding[]);
         }
       }
-      for (const { table, records } of inserts) for (const part of chunks(records)) await trx(table).insert(part);
     });
   }
 
@@ -299,7 +297,7 @@ export class KnexStore implements Store {
    * knex.raw every batch paid a fresh prepare of a statement with up to 7,000 bindings
    * plus knex's binding rewrite: ~30 % of the write cost (measured on the throughput run).
    */
-  private async writeSqlite(upserts: readonly Upsert[], removals: readonly Removal[], inserts: readonly Insert[]): Promise<void> {
+  private async writeSqlite(upserts: readonly Upsert[], removals: readonly Removal[]): Promise<void> {
     const client = this.knex.client as { acquireConnection(): Promise<SqliteConnection>; releaseConnection(c: SqliteConnection): Promise<void> };
     const conn = await client.acquireConnection();
     try {
@@ -328,12 +326,6 @@ export class KnexStore implements Store {
             run(sql, bindingsOf(part, columns));
           }
         }
-        for (const { table, records } of inserts) {
-          for (const part of shapedChunks(records)) {
-            const q = this.knex(table).insert(part).toSQL();
-            run(q.sql, [...q.bindings]);
-          }
-        }
       })();
     } finally {
       await client.releaseConnection(conn);
@@ -342,7 +334,7 @@ export class KnexStore implements Store {
 
   private compile({ table, merge, setFirst }: Upsert, part: readonly Record<string, unknown>[]): Compiled {
     const columns = Object.keys(part[0]);
-    const tkey = `${table}\0${columns.join(',')}\0${merge.join(',')}\0${JSON.stringify(setFirst ?? null)}`;
+    const tkey = `${table}\0${columns.join(',')}\0${merge?.join(',') ?? 'insert'}\0${JSON.stringify(setFirst ?? null)}`;
     const key = `${tkey}\0${part.length}`;
     let c = this.compiled.get(key);
     if (!c) {

@@ -35,6 +35,17 @@ for (const client of ['better-sqlite3', 'mysql2']) {
       expect(update).to.contain(client === 'mysql2' ? '`target` = values(`target`)' : '`target` = excluded.`target`');
       expect(sql.split('?').length - 1, 'one binding a column a row').to.equal(2 * CALL_COLUMNS.length);
     });
+
+    it('should template a plain insert (merge null: the attempts rows) too, as knex writes it, with no conflict clause', () => {
+      const columns = ['batch_id', 'path_key', 'target', 'attempt', 'started_at', 'finished_at', 'outcome', 'error'];
+      const tries = (n: number) => compileUpsert(knex, 'upload_attempts', columns, n, null);
+      const template = upsertTemplate(tries);
+      expect(template).to.be.a('function');
+      for (const n of [1, 2, 7, 256, 500]) expect(template!(n)).to.deep.equal(tries(n));
+      const rows = [{ batch_id: 'b', path_key: 'k', target: 't', attempt: 1, started_at: 1, finished_at: 2, outcome: 'uploaded', error: null }];
+      expect(tries(1).sql).to.equal(knex('upload_attempts').insert(rows).toSQL().sql);
+      expect(tries(2).sql).to.not.match(/conflict|duplicate/i);
+    });
   });
 }
 
