@@ -1,5 +1,6 @@
 // store-bench: the record writes of a batch of N files, in the pipeline's order and transaction
-// sizes, against the built store (npm run build first); prints wall and CPU time per file.
+// sizes (pending rows, then outcomes with their calls and tries), against the built store
+// (npm run build first); prints wall and CPU time per file.
 // usage: node scripts/store-bench.mjs [N=10000] [planRows=250] [recordRows=250] [db=sqlite:/tmp/store-bench.sqlite]
 /* global console */
 import { rmSync } from 'node:fs';
@@ -33,8 +34,10 @@ while (recorded < N) {
   } else {
     const n = Math.min(R, planned - recorded);
     const rows = Array.from({ length: n }, (_, k) => row(recorded + k, 'uploaded'));
-    const calls = rows.map((r) => ({ batchId, filePath: r.filePath, fileName: r.fileName, target: r.target, processId: null, auditFormId: null, createdAt: Date.now() }));
-    await store.recordOutcomes(rows, calls);
+    const calls = rows.map((r) => ({ batchId, filePath: r.filePath, fileName: r.fileName, target: r.target, sha256: r.sha256, processId: null, auditFormId: null, createdAt: Date.now() }));
+    // one try a file, as the pipeline records them (upload_attempts)
+    const tries = rows.map((r) => ({ batchId, filePath: r.filePath, target: r.target, attempt: 1, startedAt: r.startedAt, finishedAt: r.finishedAt, outcome: 'uploaded', error: null }));
+    await store.recordOutcomes(rows, calls, tries);
     recorded += n;
   }
 }
