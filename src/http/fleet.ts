@@ -2,6 +2,7 @@ import { UploadError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { WAIT_MARGIN, chooseByFinish, slotsFreeIn, type Choice } from './limits/chooseByFinish.js';
 import { fixedLimit, type Limit } from './limits/limit.js';
+import { eventLoopSaturation } from './limits/ownLoad.js';
 import { TargetLoad, type LoadView } from './limits/targetLoad.js';
 
 export interface FleetOptions {
@@ -11,6 +12,8 @@ export interface FleetOptions {
   limit?: (target: string) => Limit;
   /** the clock of samples, ms */
   now?: () => number;
+  /** whether this process is saturated now (its latency is in every sample); default: its event loop's busy share */
+  selfBound?: () => boolean;
   /** max uploads in flight overall */
   concurrency: number;
   /** consecutive failures that mark a target down */
@@ -102,6 +105,7 @@ export class Fleet {
   /** estimated ms of the waiters that wait for each target */
   private readonly aimed = new Map<string, number>();
   private readonly now: () => number;
+  private readonly selfBound: () => boolean;
   private inFlight = 0;
   private stopped = false;
   /** runs while no target is up; gives up when it fires */
@@ -117,6 +121,7 @@ export class Fleet {
       throw new RangeError(`maxWaitMs must be an integer from 1 to ${2 ** 31 - 1}, or Infinity, got ${maxWaitMs}`);
     }
     this.now = opts.now ?? (() => performance.now());
+    this.selfBound = opts.selfBound ?? (opts.limit ? eventLoopSaturation() : () => false);
     for (const t of targets) {
       this.states.set(t, { target: t, up: true, inFlight: 0, uploaded: 0, failed: 0, consecutiveFailures: 0 });
       this.loads.set(t, new TargetLoad(opts.limit ? opts.limit(t) : fixedLimit(perTarget)));
@@ -294,7 +299,7 @@ export class Fleet {
         s.inFlight--;
         this.inFlight--;
         this.running.get(s.target)?.delete(run);
-        load.finish(attempt, this.now(), outcome);
+        load.finish(attempt, this.now(), outcome && { ...outcome, selfBound: this.selfBound() });
         this.drain();
       },
     });

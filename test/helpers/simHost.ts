@@ -41,9 +41,12 @@ export interface SimResult {
 
 /**
  * Run `sizes.length` uploads through `limit` against a host whose model may change over
- * time (`modelAt(ms)`), keeping as many in flight as the limit allows.
+ * time (`modelAt(ms)`), keeping as many in flight as the limit allows; `selfBound(ms)`: the
+ * client was saturated when an upload ended (the sample says so).
  */
-export function simulate(limit: Limit, sizes: readonly number[], modelAt: (ms: number) => HostModel, maxMs = 600_000): SimResult {
+export function simulate(
+  limit: Limit, sizes: readonly number[], modelAt: (ms: number) => HostModel, maxMs = 600_000, selfBound: (ms: number) => boolean = () => false,
+): SimResult {
   const active: Upload[] = [];
   const records: SimRecord[] = [];
   const bytesPer100Ms: number[] = [];
@@ -87,7 +90,7 @@ export function simulate(limit: Limit, sizes: readonly number[], modelAt: (ms: n
       if (u.phase === 'answer' && now >= u.until) {
         active.splice(i, 1);
         const rttMs = now + 1 - u.startMs;
-        const sample: Sample = { startMs: u.startMs, rttMs, inflight: (area - u.areaAtStart) / rttMs, bytes: u.bytes, didDrop: false };
+        const sample: Sample = { startMs: u.startMs, rttMs, inflight: (area - u.areaAtStart) / rttMs, bytes: u.bytes, didDrop: false, selfBound: selfBound(now) };
         records.push({ sample, limit: limit.onSample(sample) });
       } else i++;
     }
@@ -101,4 +104,14 @@ export const oneSlot = (serviceMs: number): HostModel => ({ linkBytesPerMs: Infi
 /** A host behind a link: `mbit` shared, one connection carries at most `connMbit`, `rttMs` per request. */
 export const linkBound = (mbit: number, connMbit: number, rttMs: number): HostModel => ({
   linkBytesPerMs: (mbit * 1e6) / 8 / 1000, perConnBytesPerMs: (connMbit * 1e6) / 8 / 1000, slots: Infinity, serviceMs: 0, latencyMs: rttMs,
+});
+
+/**
+ * The client's own CPU as the bottleneck (loopback, 0 ms hosts): every upload needs `cpuMs`
+ * of one shared processor (the bytes of the model's "link", shared equally, no per-upload
+ * cap) plus `latencyMs` that overlaps; more in flight stretches each upload yet raises the
+ * completion rate, up to 1 / cpuMs.
+ */
+export const cpuBound = (bytes: number, cpuMs: number, latencyMs: number): HostModel => ({
+  linkBytesPerMs: bytes / cpuMs, perConnBytesPerMs: bytes / cpuMs, slots: Infinity, serviceMs: 0, latencyMs,
 });

@@ -14,6 +14,11 @@ export interface Sample {
   bytes: number;
   /** the target failed it (5xx, reset, timeout): a sign of overload, whatever its latency */
   didDrop: boolean;
+  /**
+   * this process was saturated when it ended (see ownLoad.ts): its latency holds our own
+   * wait for the CPU, and says nothing of a queue at the target
+   */
+  selfBound?: boolean;
 }
 
 /**

@@ -58,13 +58,13 @@ export class TargetLoad {
   }
 
   /** `bytes` undefined: the outcome says nothing of the target (aborted, or refused as ours) */
-  finish(a: Attempt, now: number, outcome?: { bytes: number; dropped: boolean }): void {
+  finish(a: Attempt, now: number, outcome?: { bytes: number; dropped: boolean; selfBound?: boolean }): void {
     this.advance(now);
     this.inflight--;
     if (!outcome) return;
     const rttMs = now - a.startMs;
     const inflight = rttMs > 0 ? (this.area - a.areaAtStart) / rttMs : a.inflightAtStart;
-    this.limit.onSample({ startMs: a.startMs, rttMs, inflight, bytes: outcome.bytes, didDrop: outcome.dropped });
+    this.limit.onSample({ startMs: a.startMs, rttMs, inflight, bytes: outcome.bytes, didDrop: outcome.dropped, selfBound: outcome.selfBound });
     if (outcome.dropped) return;
     this.latencies.add(rttMs);
     this.base.add(outcome.bytes, rttMs);

@@ -46,6 +46,13 @@ const PROBE_MIN_MS = 500;
  *   after its cold first one (a 1-slot host at 2 in flight) keeps a baseline too high,
  *   and its queue goes unseen. It costs about one round trip in `probeRounds`.
  *
+ * - Our own saturation is not the host's queue: a sample that ended while this process's
+ *   event loop was saturated (`Sample.selfBound`, see ownLoad.ts) counts as moving, not
+ *   queueing, so the limit grows (while the target uses it) instead of reading our wait
+ *   for the CPU as a queue at every host. Failures still shrink it. Envoy's filter and
+ *   Netflix's limiters assume the client is never the bottleneck; on loopback, or an
+ *   orchestrator hashing at full CPU, it is (measured: every target held at 1-3).
+ *
  * Not taken: Gradient2 compares against a long average rather than the minimum, which
  * lets a steady queue look normal (a 1-slot host would climb to the max). Like Netflix's,
  * no growth while the target is not using half its limit.
@@ -85,7 +92,8 @@ export function vegasLimit(opts: VegasOptions = {}): Limit {
     const endMs = s.startMs + s.rttMs;
     meanRttMs = meanRttMs === 0 ? s.rttMs : meanRttMs + 0.1 * (s.rttMs - meanRttMs);
     if (probe && s.startMs >= probe.fromMs && s.inflight < 1.1) {
-      base.replace(s.bytes, s.rttMs); // alone: the no-load time now, higher or lower
+      // alone: the no-load time now, higher or lower (unless our own wait for the CPU is in it)
+      if (!s.selfBound) base.replace(s.bytes, s.rttMs);
       const saved = probe.saved;
       probe = undefined;
       nextProbeMs = endMs + Math.max(PROBE_MIN_MS, probeRounds * meanRttMs);
@@ -102,8 +110,10 @@ export function vegasLimit(opts: VegasOptions = {}): Limit {
     if (s.startMs < round.startMs) return estimate;
     round.n++;
     round.inflight += s.inflight;
-    round.baseMs += base.baseMs(s.bytes) ?? s.rttMs;
-    round.rttMs += s.rttMs;
+    const baseMs = base.baseMs(s.bytes) ?? s.rttMs;
+    round.baseMs += baseMs;
+    // a sample taken while we were saturated tells of our queue for the CPU, not the host's
+    round.rttMs += s.selfBound ? Math.min(s.rttMs, baseMs) : s.rttMs;
     const inflight = round.inflight / round.n;
     const moving = (inflight * round.baseMs) / round.rttMs;
     const queue = Math.max(0, inflight - moving);

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { vegasLimit } from '../../../../src/http/limits/vegasLimit.js';
 import type { Sample } from '../../../../src/http/limits/limit.js';
-import { linkBound, oneSlot, simulate, type HostModel } from '../../../helpers/simHost.js';
+import { cpuBound, linkBound, oneSlot, simulate, type HostModel } from '../../../helpers/simHost.js';
 
 const MiB = 1 << 20;
 const KiB = 1 << 10;
@@ -72,6 +72,27 @@ describe('vegasLimit', () => {
     const after = records.filter((r) => r.sample.startMs >= 1000);
     expect(after[4].limit).to.be.below(peak);
     expect(Math.max(...after.slice(20).map((r) => r.limit))).to.be.at.most(4);
+  });
+
+  it('should not read our own saturation as a queue at the host: it grows while the samples say we were saturated', () => {
+    // 64 KiB uploads, 1 ms of our CPU each plus 3 ms that overlap: 2 in flight do 0.4 files/ms,
+    // 8 do 0.73, 16 do 0.84. Each upload's time rises with the load, which Vegas alone reads
+    // as a queue (without the flag it holds at 2-3 and takes 2.1x as long)
+    const host = cpuBound(64 * KiB, 1, 3);
+    const sizes = repeat(3000, 64 * KiB);
+    const ours = simulate(vegasLimit(), sizes, () => host, 600_000, () => true);
+    const theirs = simulate(vegasLimit(), sizes, () => host);
+    const limits = (r: typeof ours) => r.records.slice(500).map((x) => x.limit);
+    expect(share(limits(ours), (l) => l >= 8)).to.be.above(0.9);
+    expect(Math.max(...limits(theirs))).to.be.at.most(4); // the same host, the latency its own
+    expect(ours.endMs).to.be.below(0.75 * theirs.endMs);
+  });
+
+  it('should still shrink on failures while saturated', () => {
+    const limit = vegasLimit({ initial: 16 });
+    const sample = feeder();
+    for (let i = 0; i < 4; i++) limit.onSample(sample({ didDrop: true, inflight: 16, selfBound: true }));
+    expect(limit.limit).to.equal(5);
   });
 
   it('should shrink on failures and timeouts, never below min', () => {
