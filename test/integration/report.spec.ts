@@ -286,7 +286,7 @@ forEachDatabase('fanout report', (db) => {
         expect(legend.map((l) => [l.worker, l.host, l.pid, l.uploads])).to.deep.equal([['w-east', 'orchestrator-east', '4101', '21'], ['w-west', 'orchestrator-west', '4202', '51']]);
         expect(legend[0].text).to.contain('orchestrator-east · pid 4101');
         // every bar a worker stored has its worker's colour, the legend's swatch; two workers, two colours, neither red
-        const bars = await wpage.locator('#timeline .bar:not(.failed):not(.retried)').evaluateAll((els) => els.map((e) => [e.getAttribute('data-sender'), getComputedStyle(e).fill]));
+        const bars = await wpage.locator('#timeline .bar:not(.failed):not(.retried)').evaluateAll((els) => els.map((e) => [e.getAttribute('data-sender'), getComputedStyle(e).fill] as const));
         expect(bars).to.have.length(71);
         const fillOf = new Map<string | null, Set<string>>();
         for (const [sender, fill] of bars) fillOf.set(sender, (fillOf.get(sender) ?? new Set()).add(fill));

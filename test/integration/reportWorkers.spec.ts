@@ -76,9 +76,9 @@ describe('fanout report of a batch two workers sent (MariaDB)', function () {
     await page.goto(pathToFileURL(out).href, { waitUntil: 'load' });
     const legend = await page.locator('#senders li').evaluateAll((els) => els.map((e) => [e.getAttribute('data-pid'), e.getAttribute('data-uploads'), e.getAttribute('data-host')]));
     expect(legend).to.deep.equal([[String(pidA), String(first.size), os.hostname()], [String(pidB), '10', os.hostname()]]);
-    const bars = await page.locator('#timeline .bar').evaluateAll((els) => els.map((e) => [e.querySelector('title')?.textContent?.split('\n')[0], e.getAttribute('data-sender'), getComputedStyle(e).fill]));
+    const bars = await page.locator('#timeline .bar').evaluateAll((els) => els.map((e) => [e.querySelector('title')?.textContent?.split('\n')[0] ?? '', e.getAttribute('data-sender'), getComputedStyle(e).fill]));
     expect(bars).to.have.length(first.size + 10);
-    for (const [file, sender] of bars) expect(sender, file).to.equal(first.has(file as string) ? '0' : '1');
+    for (const [file, sender] of bars) expect(sender, file ?? '').to.equal(first.has(file ?? '') ? '0' : '1');
     const fills = (s: string) => new Set(bars.filter((b) => b[1] === s).map((b) => b[2]));
     expect([...fills('0')]).to.have.length(1);
     expect([...fills('1')]).to.have.length(1);
