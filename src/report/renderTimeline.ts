@@ -1,4 +1,5 @@
 import { MAX_SUBLANES, type ReportModel, type TargetStats, type TimedUpload } from './analyseReport.js';
+import type { LimitStep } from './limitSteps.js';
 import { escapeHtml } from './escapeHtml.js';
 import { formatCount } from './formatValues.js';
 import { LAYOUT, MAX_BARS } from './layout.js';
@@ -46,6 +47,7 @@ export function renderTimeline(model: ReportModel): string {
 }
 
 const limitMax = (t: TargetStats): number => t.limits.reduce((m, s) => Math.max(m, s.limit), 0);
+const limitMin = (t: TargetStats): number => t.limits.reduce((m, s) => Math.min(m, s.limit), Infinity);
 
 function renderLane(t: TargetStats, index: number, top: number, height: number, rows: number, h: number, scale: TimeScale, aggregate: boolean): string {
   const label = t.target.length > 34 ? `${t.target.slice(0, 33)}…` : t.target;
@@ -57,10 +59,8 @@ function renderLane(t: TargetStats, index: number, top: number, height: number, 
     const tip = `down ${formatOffset(d.start - scale.t0, 1)} → ${formatOffset(d.end - scale.t0, 1)}`;
     return `<rect class="down" x="${px(x)}" y="${top}" width="${px(Math.max(1, scale.x(d.end) - x))}" height="${height}"><title>${escapeHtml(tip)}</title></rect>`;
   }).join('');
-  const limits = t.limits.map((l) => l.limit);
-  const lo = Math.min(...limits);
-  const hi = Math.max(...limits);
-  const limitText = limits.length === 0 ? '' : lo === hi ? ` · limit ${hi}` : ` · limit ${lo}–${hi}`;
+  const [lo, hi] = [limitMin(t), limitMax(t)];
+  const limitText = t.limits.length === 0 ? '' : lo === hi ? ` · limit ${hi}` : ` · limit ${lo}–${hi}`;
   return [
     `<g class="lane" data-target="${escapeHtml(t.target)}" data-sublanes="${t.sublanes}" data-uploads="${t.uploads.length}" data-peak="${t.peak}" data-down="${t.down.length}">`,
     `<rect class="lane-bg${index % 2 ? ' odd' : ''}" x="0" y="${top}" width="${LAYOUT.width}" height="${height}"/>`,
@@ -83,14 +83,39 @@ function limitLine(t: TargetStats, bottom: number, rows: number, h: number, scal
   const top = Math.max(rows, limitMax(t));
   const unit = ((h + 2) * rows) / top;
   const y = (limit: number) => px(bottom - limit * unit - 1);
-  let d = `M${px(scale.x(t.limits[0].start))} ${y(t.limits[0].limit)}`;
-  for (const [i, l] of t.limits.entries()) d += `${i > 0 ? `V${y(l.limit)}` : ''}H${px(scale.x(l.end))}`;
+  const steps = onePerPixel(t.limits, scale);
+  let d = `M${px(scale.x(steps[0].start))} ${y(steps[0].limit)}`;
+  for (const [i, l] of steps.entries()) d += `${i > 0 ? `V${y(l.limit)}` : ''}H${px(scale.x(l.end))}`;
   const tip = `limit on uploads in flight: ${t.limits.slice(0, 40).map((l) => `${l.limit} from ${formatOffset(l.start - scale.t0, 1)}`).join(', ')}${t.limits.length > 40 ? ', …' : ''}`;
   const axisX = LAYOUT.width - LAYOUT.right + 4;
   const labels = rows * (h + 2) >= 24 ? [top, 0] : [top]; // 0 too where the lane has room for two labels
   return `<g class="limit-scale"><line x1="${axisX}" x2="${axisX}" y1="${y(top)}" y2="${y(0)}"/>${labels
     .map((v) => `<text x="${LAYOUT.width - 2}" y="${px(Number(y(v)) + (v === 0 ? 0 : 8))}">${v}</text>`).join('')}</g>`
-    + `<path class="limit" d="${d}" data-min="${Math.min(...t.limits.map((l) => l.limit))}" data-max="${limitMax(t)}" data-steps="${t.limits.length}"><title>${escapeHtml(tip)}</title></path>`;
+    + `<path class="limit" d="${d}" data-min="${limitMin(t)}" data-max="${limitMax(t)}" data-steps="${t.limits.length}"><title>${escapeHtml(tip)}</title></path>`;
+}
+
+/**
+ * Steps that start within one pixel column merge, keeping the highest limit there (so no
+ * bar in that column is drawn above the line): an adaptive limit that moved at every one
+ * of 100,000 tries still draws as at most one step per pixel.
+ */
+function onePerPixel(steps: readonly LimitStep[], scale: TimeScale): LimitStep[] {
+  const out: LimitStep[] = [];
+  let column = Number.NaN;
+  for (const s of steps) {
+    const here = Math.floor(scale.x(s.start));
+    const last = out[out.length - 1];
+    if (last && here === column) {
+      last.limit = Math.max(last.limit, s.limit);
+      last.end = s.end;
+    } else if (last && last.limit === s.limit) {
+      last.end = s.end;
+    } else {
+      out.push({ ...s });
+      column = here;
+    }
+  }
+  return out;
 }
 
 const senderColour = (sender: number): number => sender % SENDER_COLOURS.length;

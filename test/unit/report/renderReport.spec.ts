@@ -106,5 +106,20 @@ describe('renderReport', () => {
       expect(stepped).to.include(' · limit 1–3</text>');
       expect(renderReport(data(files))).to.not.include('class="limit"');
     });
+
+    it('should draw at most one limit step per pixel column, keeping the column\'s highest limit, however often the limit moved', () => {
+      const many = manyRows(60_000, ['http://a:1'], 4);
+      const html = renderReport({
+        ...data(many),
+        attempts: many.map((f, i) => ({
+          batchId: f.batchId, filePath: f.filePath, target: f.target!, attempt: 1, startedAt: f.startedAt!, finishedAt: f.finishedAt!,
+          outcome: 'uploaded' as const, error: null, targetLimit: i % 2 === 0 ? 3 : 4,
+        })),
+      });
+      const [, d] = /<path class="limit" d="([^"]+)" data-min="3" data-max="4"/.exec(html) ?? [];
+      const ys = new Set([...d.matchAll(/(?:M[\d.]+ |V)([\d.]+)/g)].map((m) => m[1]));
+      expect(d.split('H').length - 1, 'steps').to.be.at.most(1000);
+      expect(ys.size, 'every column holds the higher limit: one flat line').to.equal(1);
+    });
   });
 });
