@@ -52,6 +52,8 @@ export interface UploadTry {
   finishedAt: number;
   outcome: 'uploaded' | 'failed' | 'retried' | 'interrupted';
   error: string | null;
+  /** the target's limit on uploads in flight when this try got its slot */
+  limit?: number;
 }
 
 export interface UploadResult {

@@ -52,6 +52,8 @@ export interface Outcome {
 
 export interface Lease {
   readonly target: string;
+  /** the target's limit on uploads in flight when this slot was granted (the report plots it) */
+  readonly limit: number;
   /** give the slot back; with an outcome, it is a sample for the target's limit (none: says nothing of the host) */
   release(outcome?: Outcome): void;
 }
@@ -293,6 +295,7 @@ export class Fleet {
     let released = false;
     w.resolve({
       target: s.target,
+      limit: this.limitOf(s),
       release: (outcome?: Outcome) => {
         if (released) return;
         released = true;

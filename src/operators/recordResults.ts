@@ -33,6 +33,7 @@ export function outcomeRow(batchId: string, r: UploadResult): FileRow {
 export function attemptRows(batchId: string, r: UploadResult): AttemptRow[] {
   return (r.tries ?? []).map((t, i) => ({
     batchId, filePath: r.file.path, target: t.target, attempt: i + 1, startedAt: t.startedAt, finishedAt: t.finishedAt, outcome: t.outcome, error: t.error,
+    targetLimit: t.limit ?? null,
   }));
 }
 

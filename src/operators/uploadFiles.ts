@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { defer, mergeMap, of, type OperatorFunction } from 'rxjs';
 import { describeError } from '../errors.js';
 import { classifyError, isCredentialsRefused, isHostFault } from '../http/classifyResponse.js';
-import { FleetStoppedError, type Fleet } from '../http/fleet.js';
+import { FleetStoppedError, type Fleet, type Lease } from '../http/fleet.js';
 import type { UploadOutcome } from '../http/uploader.js';
 import type { Logger } from '../logger.js';
 import { printablePath } from '../pathBytes.js';
@@ -83,8 +83,8 @@ export async function uploadOne(a: Assignment, deps: UploadDeps): Promise<Upload
   const result = (status: UploadResult['status'], extra: Partial<UploadResult> = {}): UploadResult => ({
     file, target: lastTarget, status, sha256: null, verified: false, attempts, error: null, startedAt, finishedAt: now(), tries, ...extra,
   });
-  const tried = (target: string, at: number, outcome: UploadTry['outcome'], error: string | null = null) =>
-    tries.push({ target, startedAt: at, finishedAt: now(), outcome, error });
+  const tried = (lease: Lease, at: number, outcome: UploadTry['outcome'], error: string | null = null) =>
+    tries.push({ target: lease.target, startedAt: at, finishedAt: now(), outcome, error, limit: lease.limit });
 
   for (;;) {
     let lease;
@@ -108,7 +108,7 @@ export async function uploadOne(a: Assignment, deps: UploadDeps): Promise<Upload
     try {
       const out = await uploader.upload(target, file, signal);
       lease.release({ bytes: file.size, dropped: false });
-      tried(target, triedAt, 'uploaded');
+      tried(lease, triedAt, 'uploaded');
       fleet.reportSuccess(target);
       if (debug) logger.debug('file_complete', { event: 'file_complete', batchId, file: file.path, target, bytes: file.size, attempts });
       return result('uploaded', { sha256: out.sha256, verified: out.verified });
@@ -123,7 +123,7 @@ export async function uploadOne(a: Assignment, deps: UploadDeps): Promise<Upload
       lease.release(hostFault && !signal?.aborted ? { bytes: file.size, dropped: true } : undefined);
       lastError = describeError(err);
       // a refused token is the target's, not the file's: the file goes on elsewhere (a retry of sorts)
-      tried(target, triedAt, signal?.aborted ? 'interrupted' : err.transient || isCredentialsRefused(err) ? 'retried' : 'failed', lastError);
+      tried(lease, triedAt, signal?.aborted ? 'interrupted' : err.transient || isCredentialsRefused(err) ? 'retried' : 'failed', lastError);
       if (signal?.aborted) return result('pending', { finishedAt: null });
       if (isCredentialsRefused(err)) {
         // the token, not the file: any other target may take it (the fleet logged the target once)

@@ -1,5 +1,7 @@
 import type { AttemptRow, FileRow, TargetEventRow } from '../store/types.js';
 import { packLanes, peakOverlap, unionLength } from './intervals.js';
+import { limitSteps, type LimitStep } from './limitSteps.js';
+import { sendersOf, type Sender } from './senders.js';
 import { niceStep } from './timeScale.js';
 import type { ReportData } from './types.js';
 
@@ -24,6 +26,8 @@ export interface TimedUpload {
   final: boolean;
   /** the attempt this bar is, when attempts were recorded */
   attempt?: AttemptRow;
+  /** index into ReportModel.senders: who sent it, when the batch had more than one sender */
+  sender?: number;
 }
 
 /** A time a target was down (from `target_down` to `target_up`, or to the end of the timeline). */
@@ -52,6 +56,8 @@ export interface TargetStats {
   /** sorted by start */
   uploads: TimedUpload[];
   down: DownPeriod[];
+  /** the target's limit on uploads in flight over time, from its tries; empty when none was recorded */
+  limits: LimitStep[];
 }
 
 export interface ThroughputBucket {
@@ -74,13 +80,15 @@ export interface ReportModel {
   throughput: { stepMs: number; buckets: ThroughputBucket[] };
   /** every failed row, by path */
   failures: FileRow[];
+  /** the processes that sent the uploads, when more than one did (bars are coloured by sender); else empty */
+  senders: Sender[];
 }
 
 const hasTimes = (r: FileRow): r is FileRow & { target: string; startedAt: number; finishedAt: number } =>
   r.target !== null && r.startedAt !== null && r.finishedAt !== null;
 
 /** Everything the page shows, computed from the rows in one pass per target. */
-export function analyseReport({ batch, files, attempts = [], targetEvents = [] }: ReportData): ReportModel {
+export function analyseReport({ batch, files, attempts = [], targetEvents = [], workers = [] }: ReportData): ReportModel {
   const counts = { total: files.length, uploaded: 0, failed: 0, pending: 0, bytes: 0 };
   const byTarget = new Map<string, FileRow[]>(batch.targets.map((t) => [t, []]));
   const triesOf = new Map<string, AttemptRow[]>();
@@ -125,6 +133,8 @@ export function analyseReport({ batch, files, attempts = [], targetEvents = [] }
     t1 = Math.max(t1, e.at);
   }
   const spanMs = t1 - t0;
+  const { senders, of } = sendersOf([...bars.values()].flatMap((list) => list.map((b) => b.attempt)), workers);
+  if (senders.length > 0) for (const list of bars.values()) for (const b of list) b.sender = of(b.attempt);
   const extra = [...byTarget.keys()].filter((t) => !batch.targets.includes(t)).sort();
   const targets = [...batch.targets.filter((t, i, all) => all.indexOf(t) === i), ...extra].map((t) =>
     targetStats(t, byTarget.get(t) ?? [], bars.get(t) ?? [], spanMs, downPeriods(targetEvents.filter((e) => e.target === t), t1)),
@@ -134,6 +144,7 @@ export function analyseReport({ batch, files, attempts = [], targetEvents = [] }
     timed: targets.reduce((n, t) => n + t.uploads.length, 0),
     throughput: throughput(targets, t0, spanMs),
     failures: files.filter((r) => r.status === 'failed').sort((a, b) => (a.filePath < b.filePath ? -1 : a.filePath > b.filePath ? 1 : 0)),
+    senders,
   };
 }
 
@@ -175,6 +186,7 @@ function targetStats(target: string, rows: readonly FileRow[], bars: readonly Om
     sublanes: count,
     uploads: timed.map((u, i) => ({ ...u, sublane: lanes[i] })),
     down,
+    limits: limitSteps(timed.map((b) => ({ start: b.start, end: b.end, limit: b.attempt?.targetLimit }))),
   };
 }
 

@@ -21,7 +21,8 @@ const CSP = "default-src 'none'; style-src 'unsafe-inline'";
  * no script, no external URL. Every text from the database is escaped.
  *
  * Stable hooks for tests and tools: `#summary [data-field=…]` (with `data-value`),
- * `#timeline .lane[data-target]` and `.bar` / `.bar.failed`, `#utilisation tr[data-target]`,
+ * `#timeline .lane[data-target]` and `.bar` / `.bar.failed` (`.bar[data-sender]` when coloured by
+ * sender), `.lane path.limit` (`data-min`, `data-max`), `#senders li[data-worker]`, `#utilisation tr[data-target]`,
  * `#throughput-chart .bucket`, `#failures tbody tr` and `#failures-more[data-count]`.
  */
 export function renderReport(data: ReportData): string {
@@ -44,9 +45,11 @@ ${renderSummary(data, model)}
 </header>
 <section id="timeline-section">
 <h2>Timeline per target</h2>
-<p class="note">One lane per target; each bar is one upload from its start to its end, stacked when uploads overlapped. Red: failed. Axis: seconds from the batch start.${
+<p class="note">One lane per target; each bar is one upload from its start to its end, stacked when uploads overlapped. ${
+  model.senders.length > 0 ? 'Colour: the worker that sent it; red: failed; orange: tried again.' : 'Red: failed.'} Axis: seconds from the batch start.${
+  model.targets.some((t) => t.limits.length > 0) ? ' Dark line: the target\'s limit on uploads in flight as each try started (one sub-lane a unit; scale at the right).' : ''}${
   model.timed > MAX_BARS ? ` ${num(model.timed)} uploads: bars that touch on screen are merged (hover for counts).` : ''}</p>
-<div class="scroll">${renderTimeline(model)}</div>
+${renderSenders(model)}<div class="scroll">${renderTimeline(model)}</div>
 </section>
 <section id="throughput">
 <h2>Throughput</h2>
@@ -83,6 +86,14 @@ function renderSummary({ batch, files }: ReportData, model: ReportModel): string
   return `<dl id="summary">${items.join('')}</dl>
 <p class="meta">dir <code id="batch-dir">${esc(batch.sourceDir)}</code> · assign ${esc(batch.assign)} · ${num(files.length)} file rows${
   batch.skipped > 0 ? ` · ${num(batch.skipped)} skipped in the last run (already uploaded)` : ''}</p>`;
+}
+
+/** The legend of the bar colours when several processes sent the uploads: host and pid of each, and how many tries it made. */
+function renderSenders({ senders }: ReportModel): string {
+  if (senders.length === 0) return '';
+  const items = senders.map((s) => `<li data-worker="${esc(s.id ?? '')}" data-host="${esc(s.host ?? '')}" data-pid="${s.pid ?? ''}" data-uploads="${s.uploads}">`
+    + `<span class="swatch s${s.colour}"></span>${esc(s.label)} <span class="meta">· ${num(s.uploads)} tr${s.uploads === 1 ? 'y' : 'ies'}${s.id === null ? '' : ` · <code>${esc(s.id)}</code>`}</span></li>`);
+  return `<ul id="senders" aria-label="workers">${items.join('')}</ul>`;
 }
 
 /** A cell background filled to `pct` percent: the utilisation as a bar. */

@@ -1,4 +1,6 @@
-/** The report's whole stylesheet: system fonts only, nothing fetched. */
+import { SENDER_COLOURS } from './senders.js';
+
+/** The report's whole stylesheet: system fonts only, nothing fetched. Sender colours come before failed and retried, which win. */
 export const REPORT_CSS = `
 :root { --ok: #3b82c4; --failed: #d62728; --ink: #1f2933; --muted: #66727f; --line: #d9dee3; --band: #f5f7f9; --meter: #dbe8f5; }
 * { box-sizing: border-box; }
@@ -20,7 +22,13 @@ svg .tick { fill: var(--muted); text-anchor: middle; } svg .ytick { fill: var(--
 svg .ylabel, svg .lane-sub { fill: var(--muted); }
 svg .lane-bg { fill: #fff; } svg .lane-bg.odd { fill: var(--band); }
 svg .lane-label { fill: var(--ink); font-size: 12px; }
-svg .bar, svg .tp-ok { fill: var(--ok); } svg .bar.failed, svg .tp-failed { fill: var(--failed); } svg .bar.retried { fill: #f0a35e; } svg .down { fill: #fde2e1; fill-opacity: 0.8; }
+svg .bar, svg .tp-ok { fill: var(--ok); }
+${SENDER_COLOURS.map((c, i) => `svg .bar.s${i} { fill: ${c}; } .swatch.s${i} { background: ${c}; }`).join('\n')}
+svg .bar.failed, svg .tp-failed { fill: var(--failed); } svg .bar.retried { fill: #f0a35e; } svg .down { fill: #fde2e1; fill-opacity: 0.8; }
+svg .limit { fill: none; stroke: var(--ink); stroke-width: 1.5; stroke-opacity: 0.85; }
+svg .limit-scale line { stroke: var(--muted); } svg .limit-scale text { fill: var(--muted); font-size: 9px; text-anchor: end; }
+#senders { list-style: none; padding: 0; margin: 0 0 8px; display: flex; flex-wrap: wrap; gap: 4px 16px; }
+.swatch { display: inline-block; width: 12px; height: 12px; border-radius: 2px; vertical-align: -1px; margin-right: 4px; }
 svg .bar:hover, svg .bucket:hover rect { opacity: 0.6; }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 th, td { border-bottom: 1px solid var(--line); padding: 4px 10px; text-align: left; vertical-align: top; }

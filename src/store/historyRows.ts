@@ -20,6 +20,6 @@ export function fromRunRecord(r: Record<string, unknown>): RunRow {
 export function toAttemptRecord(a: AttemptRow, key: string): Record<string, unknown> {
   return {
     batch_id: a.batchId, path_key: key, target: a.target, attempt: a.attempt, started_at: a.startedAt, finished_at: a.finishedAt,
-    outcome: a.outcome, error: a.error,
+    outcome: a.outcome, error: a.error, worker_id: a.workerId ?? null, target_limit: a.targetLimit ?? null,
   };
 }

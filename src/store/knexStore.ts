@@ -244,10 +244,11 @@ export class KnexStore implements Store {
       .join('file_distributions as f', (j) => j.on('f.batch_id', 'a.batch_id').andOn('f.path_key', 'a.path_key'))
       .where('a.batch_id', batchId)
       .orderBy([{ column: 'a.started_at' }, { column: 'a.id' }])
-      .select<Record<string, unknown>[]>('f.file_path', 'a.target', 'a.attempt', 'a.started_at', 'a.finished_at', 'a.outcome', 'a.error');
+      .select<Record<string, unknown>[]>('f.file_path', 'a.target', 'a.attempt', 'a.started_at', 'a.finished_at', 'a.outcome', 'a.error', 'a.worker_id', 'a.target_limit');
     return rows.map((r) => ({
       batchId, filePath: String(r.file_path), target: String(r.target), attempt: Number(r.attempt), startedAt: Number(r.started_at),
       finishedAt: Number(r.finished_at), outcome: String(r.outcome) as AttemptRow['outcome'], error: r.error === null ? null : String(r.error),
+      workerId: r.worker_id === null ? null : String(r.worker_id), targetLimit: r.target_limit === null ? null : Number(r.target_limit),
     }));
   }
 

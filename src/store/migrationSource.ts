@@ -5,6 +5,7 @@ import * as textPathsCallSha256 from './migrations/20261201000000_text_paths_cal
 import * as runsAttemptsTargetEvents from './migrations/20261201110000_runs_attempts_target_events.js';
 import * as leasesClaimsWorkers from './migrations/20261201120000_leases_claims_workers.js';
 import * as pathKeyIndex from './migrations/20261202100000_path_key_index.js';
+import * as attemptWorkerLimit from './migrations/20261202130000_attempt_worker_limit.js';
 
 export interface NamedMigration extends Knex.Migration {
   name: string;
@@ -18,6 +19,7 @@ const MIGRATIONS: readonly NamedMigration[] = [
   { name: '20261201110000_runs_attempts_target_events', up: runsAttemptsTargetEvents.up, down: runsAttemptsTargetEvents.down },
   { name: '20261201120000_leases_claims_workers', up: leasesClaimsWorkers.up, down: leasesClaimsWorkers.down },
   { name: '20261202100000_path_key_index', up: pathKeyIndex.up, down: pathKeyIndex.down },
+  { name: '20261202130000_attempt_worker_limit', up: attemptWorkerLimit.up, down: attemptWorkerLimit.down },
 ];
 
 /**

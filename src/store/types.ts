@@ -93,6 +93,10 @@ export interface AttemptRow {
   finishedAt: number;
   outcome: AttemptOutcome;
   error: string | null;
+  /** the worker (`workers.id`) that made the try; null or absent for a plain `fanout upload` */
+  workerId?: string | null;
+  /** the target's limit on uploads in flight when the try got its slot; null in rows from before it was kept */
+  targetLimit?: number | null;
 }
 
 /** One row of `target_events`: a target marked down, or back up, during a run of the batch. */

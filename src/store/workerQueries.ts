@@ -33,6 +33,13 @@ export async function listWorkers(knex: Knex, batchId: string): Promise<WorkerRo
   return (await knex('workers').where({ batch_id: batchId }).orderBy('started_at').select()).map(fromRecord);
 }
 
+/** The workers with these ids, whatever their batch (a watch registers under its prefix). */
+export async function findWorkers(knex: Knex, ids: readonly string[]): Promise<WorkerRow[]> {
+  const out: WorkerRow[] = [];
+  for (let i = 0; i < ids.length; i += 500) out.push(...(await knex('workers').whereIn('id', ids.slice(i, i + 500)).select()).map(fromRecord));
+  return out;
+}
+
 /**
  * Prune (Solid Queue's word): a worker whose heartbeat is older than `aliveMs` is gone.
  * Its pending claims go back to the queue and its targets are freed, in one transaction

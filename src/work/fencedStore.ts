@@ -32,7 +32,9 @@ export function fencedStore(
           opts.onLost(r.filePath);
         }
         const keep = rows.filter((r) => ours(r.filePath));
-        if (keep.length > 0) await store.recordOutcomes(keep, calls.filter((c) => ours(c.filePath)), attempts.filter((a) => ours(a.filePath)), trx);
+        // each try says which worker made it: a file re-claimed after a crash has tries by two
+        const tries = attempts.filter((a) => ours(a.filePath)).map((a) => ({ ...a, workerId: opts.workerId }));
+        if (keep.length > 0) await store.recordOutcomes(keep, calls.filter((c) => ours(c.filePath)), tries, trx);
       }),
   };
 }

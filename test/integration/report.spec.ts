@@ -11,7 +11,8 @@ import type { CliContext } from '../../src/commands/context.js';
 import { reportCommand, writeReport } from '../../src/commands/report.js';
 import { ConfigError } from '../../src/errors.js';
 import { createStore } from '../../src/store/createStore.js';
-import type { FileRow, Store } from '../../src/store/types.js';
+import type { AttemptRow, FileRow, Store } from '../../src/store/types.js';
+import { registerWorker } from '../../src/store/workerQueries.js';
 import { launchChromium } from '../helpers/chromium.js';
 import { forEachDatabase } from '../helpers/db.js';
 
@@ -43,6 +44,39 @@ function seedRows(): FileRow[] {
   rows.push({ ...base('never-sent.wav', null, null, 0), status: 'failed', error: 'every target is down', sha256: null, verified: false });
   for (let k = 0; k < 5; k++) rows.push({ ...base(`later/p-${k}.wav`, null, null, 0), status: 'pending', sha256: null, verified: false, attempts: 0 });
   return rows;
+}
+
+const WORKERS_BATCH = 'b-report-workers';
+const W_TARGETS = ['http://gpu-a:8080', 'http://gpu-b:8080'];
+const WORKERS = [{ id: 'w-east', host: 'orchestrator-east', pid: 4101 }, { id: 'w-west', host: 'orchestrator-west', pid: 4202 }];
+
+/**
+ * A batch two workers shared: gpu-a at a fixed limit of 2 (two uploads at a time, the
+ * first 20 by w-east, the rest by w-west); gpu-b's adaptive limit going 1 -> 2 -> 3 with
+ * as many uploads in flight (all by w-west), and one file w-east tried there (503) before
+ * it died and w-west re-claimed and stored it.
+ */
+function seedWorkerBatch(): { rows: FileRow[]; attempts: AttemptRow[] } {
+  const rows: FileRow[] = [];
+  const attempts: AttemptRow[] = [];
+  const add = (filePath: string, target: string, tries: [start: number, dur: number, worker: string, limit: number, outcome?: AttemptRow['outcome']][]) => {
+    tries.forEach(([start, dur, workerId, targetLimit, outcome = 'uploaded'], i) => attempts.push({
+      batchId: WORKERS_BATCH, filePath, target, attempt: i + 1, startedAt: T0 + start, finishedAt: T0 + start + dur, outcome, error: outcome === 'uploaded' ? null : 'HTTP 503', workerId, targetLimit,
+    }));
+    const [first] = tries;
+    const last = tries[tries.length - 1];
+    rows.push({
+      batchId: WORKERS_BATCH, filePath, fileName: filePath.split('/').pop()!, target, sizeBytes: 1000, mtimeMs: T0, sha256: 'b'.repeat(64), verified: true,
+      status: 'uploaded', attempts: tries.length, error: null, startedAt: T0 + first[0], finishedAt: T0 + last[0] + last[1],
+    });
+  };
+  for (let k = 0; k < 40; k++) add(`a/${k}.wav`, W_TARGETS[0], [[100 + Math.floor(k / 2) * 100, 80, k < 20 ? 'w-east' : 'w-west', 2]]);
+  let at = 100;
+  for (const [n, limit] of [[5, 1], [5, 2], [5, 3]] as const) {
+    for (let k = 0; k < n; k++, at += 100) for (let j = 0; j < limit; j++) add(`b/${limit}-${k}-${j}.wav`, W_TARGETS[1], [[at, 90, 'w-west', limit]]);
+  }
+  add('b/reclaimed.wav', W_TARGETS[1], [[at, 50, 'w-east', 3, 'retried'], [at + 200, 50, 'w-west', 3]]);
+  return { rows, attempts };
 }
 
 interface FakeContext extends CliContext {
@@ -81,6 +115,13 @@ forEachDatabase('fanout report', (db) => {
       total: 306, uploaded: 290, failed: 11, skipped: 0, bytes: 290_000_000, startedAt: T0, finishedAt: T0 + 20_000,
     });
     await store.recordOutcomes(rows, []);
+    const w = seedWorkerBatch();
+    await store.createBatch({
+      id: WORKERS_BATCH, sourceDir: '/data/shared', targets: W_TARGETS, assign: 'round-robin', status: 'completed',
+      total: w.rows.length, uploaded: w.rows.length, failed: 0, skipped: 0, bytes: w.rows.length * 1000, startedAt: T0, finishedAt: T0 + 5000,
+    });
+    for (const me of WORKERS) await registerWorker(store.knex, WORKERS_BATCH, me);
+    await store.recordOutcomes(w.rows, [], w.attempts);
     dir = await mkdtemp(path.join(os.tmpdir(), 'fanout-report-spec-'));
   });
 
@@ -175,6 +216,12 @@ forEachDatabase('fanout report', (db) => {
       expect(ticks).to.include('10 s');
     });
 
+    it('should colour nothing by sender and draw no limit for a one-machine batch without recorded tries', async () => {
+      expect(await page.locator('#senders, #timeline [data-sender], #timeline path.limit').count()).to.equal(0);
+      const fills = await page.locator('#timeline .bar:not(.failed)').evaluateAll((els) => [...new Set(els.map((e) => getComputedStyle(e).fill))]);
+      expect(fills).to.have.length(1);
+    });
+
     it('should give busy time and utilisation per target', async () => {
       const util = page.locator('#utilisation tr[data-target]');
       expect(await util.count()).to.equal(3);
@@ -210,6 +257,80 @@ forEachDatabase('fanout report', (db) => {
     it('should make no network request and log no error', async () => {
       expect(requests).to.deep.equal([url]);
       expect(problems).to.deep.equal([]);
+    });
+
+    describe('a batch two workers shared', () => {
+      let wpage: Page;
+      let wurl: string;
+      const wseen: string[] = [];
+      before(async () => {
+        const out = path.join(dir, 'workers.html');
+        await writeReport(store, WORKERS_BATCH, out);
+        wurl = pathToFileURL(out).href;
+        wpage = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+        wpage.on('request', (r) => wseen.push(r.url()));
+        wpage.on('console', (m) => wseen.push(`console ${m.type()}: ${m.text()}`));
+        wpage.on('pageerror', (e) => wseen.push(`pageerror: ${e.message}`));
+        await wpage.goto(wurl, { waitUntil: 'load' });
+      });
+
+      it('should still make no network request and log no error', () => {
+        expect(wseen).to.deep.equal([wurl]);
+      });
+
+      it('should colour each upload by the worker that sent it, with a legend naming host and pid', async () => {
+        const legend = await wpage.locator('#senders li').evaluateAll((els) => els.map((e) => ({
+          worker: e.getAttribute('data-worker'), host: e.getAttribute('data-host'), pid: e.getAttribute('data-pid'), uploads: e.getAttribute('data-uploads'),
+          text: e.textContent, swatch: getComputedStyle(e.querySelector('.swatch')!).backgroundColor,
+        })));
+        expect(legend.map((l) => [l.worker, l.host, l.pid, l.uploads])).to.deep.equal([['w-east', 'orchestrator-east', '4101', '21'], ['w-west', 'orchestrator-west', '4202', '51']]);
+        expect(legend[0].text).to.contain('orchestrator-east · pid 4101');
+        // every bar a worker stored has its worker's colour, the legend's swatch; two workers, two colours, neither red
+        const bars = await wpage.locator('#timeline .bar:not(.failed):not(.retried)').evaluateAll((els) => els.map((e) => [e.getAttribute('data-sender'), getComputedStyle(e).fill] as const));
+        expect(bars).to.have.length(71);
+        const fillOf = new Map<string | null, Set<string>>();
+        for (const [sender, fill] of bars) fillOf.set(sender, (fillOf.get(sender) ?? new Set()).add(fill));
+        expect([...fillOf.keys()].sort()).to.deep.equal(['0', '1']);
+        const colours = [...fillOf.values()].map((f) => [...f]);
+        expect(colours.every((c) => c.length === 1)).to.equal(true);
+        expect(new Set(colours.flat()).size).to.equal(2);
+        expect(colours.flat()).to.not.include('rgb(214, 39, 40)');
+        expect(legend.map((l) => l.swatch)).to.deep.equal(colours.flat());
+        // the re-claimed file: its 503 on w-east (orange, a try that was retried) and its upload by w-west, on one lane
+        const reclaimed = await wpage.locator('#timeline .lane[data-target="http://gpu-b:8080"] .bar').evaluateAll((els) =>
+          els.filter((e) => e.querySelector('title')?.textContent?.startsWith('b/reclaimed.wav')).map((e) => [e.getAttribute('data-sender'), e.classList.contains('retried')]));
+        expect(reclaimed).to.deep.equal([['0', true], ['1', false]]);
+      });
+
+      it('should plot each target\'s limit over time over its lanes: flat at a fixed limit, stepping with an adaptive one, no bar above it', async () => {
+        const lanes = await wpage.locator('#timeline .lane').evaluateAll((els) => els.map((lane) => {
+          const path = lane.querySelector('path.limit');
+          const box = (path as SVGGraphicsElement | null)?.getBBox();
+          return {
+            target: lane.getAttribute('data-target'), d: path?.getAttribute('d') ?? null, min: path?.getAttribute('data-min'), max: path?.getAttribute('data-max'),
+            steps: path?.getAttribute('data-steps'), height: box?.height, scale: [...lane.querySelectorAll('.limit-scale text')].map((t) => t.textContent),
+            bars: [...lane.querySelectorAll('.bar')].map((b) => ({ x: Number(b.getAttribute('x')), y: Number(b.getAttribute('y')) })),
+          };
+        }));
+        expect(lanes.map((l) => [l.target, l.min, l.max, l.steps, l.scale])).to.deep.equal([[W_TARGETS[0], '2', '2', '1', ['2', '0']], [W_TARGETS[1], '1', '3', '3', ['3', '0']]]);
+        expect(lanes[0].height, 'a fixed limit is a flat line').to.equal(0);
+        expect(lanes[1].height).to.be.above(0);
+        for (const l of lanes) {
+          // the line's height at x, from its d: M x y (H x | V y)*
+          const at = (x: number) => {
+            const tokens = [...l.d!.matchAll(/([MHV])([\d.]+)(?: ([\d.]+))?/g)];
+            let [cx, cy] = [Number(tokens[0][2]), Number(tokens[0][3])];
+            for (const [, cmd, v] of tokens.slice(1)) {
+              if (cmd === 'V') cy = Number(v);
+              else if (x < Number(v)) return cy;
+              else cx = Number(v);
+            }
+            void cx;
+            return cy;
+          };
+          for (const b of l.bars) expect(b.y, `${l.target} bar at x ${b.x}`).to.be.above(at(b.x));
+        }
+      });
     });
 
     it('should take a screenshot', async () => {

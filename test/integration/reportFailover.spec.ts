@@ -88,6 +88,15 @@ forEachDatabase('report of a run that failed over', (db) => {
     const svg = renderTimeline(model);
     const badLane = svg.slice(svg.indexOf(`data-target="${bad.url}"`), svg.indexOf(`data-target="${good.urls[0]}"`));
     expect(badLane.match(/class="down"/g)).to.have.length(lane(bad.url).down.length);
+    // --per-target 2: every try recorded the limit 2, so each lane's limit is one flat step at 2, over all its tries
+    const data = await loadReportData(store, 'failover');
+    expect(new Set(data.attempts?.map((a) => a.targetLimit))).to.deep.equal(new Set([2]));
+    for (const t of [lane(bad.url), lane(good.urls[0])]) {
+      expect(t.limits.map((l) => [l.start, l.end, l.limit])).to.deep.equal([[t.uploads[0].start, Math.max(...t.uploads.map((u) => u.end)), 2]]);
+    }
+    expect(svg.match(/<path class="limit" d="M[\d.]+ [\d.]+H[\d.]+" data-min="2" data-max="2"/g)).to.have.length(2);
+    // one machine, no worker: nothing coloured by sender
+    expect(model.senders).to.deep.equal([]);
     // the throughput chart counts each file once, where it ended
     expect(model.throughput.buckets.reduce((n, b) => n + b.uploaded + b.failed, 0)).to.equal(tree.files.size);
   });

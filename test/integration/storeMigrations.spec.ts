@@ -26,7 +26,8 @@ forEachDatabase('store migrations', (ctx) => {
     await store.migrate();
     for (const table of TABLES) expect(await store.knex.schema.hasTable(table), table).to.equal(true);
     const applied = await store.knex('knex_migrations').pluck('name');
-    expect(applied).to.deep.equal(['20261129000000_initial', '20261129120000_path_key_prefix', '20261201000000_text_paths_call_sha256', '20261201110000_runs_attempts_target_events', '20261201120000_leases_claims_workers', '20261202100000_path_key_index']);
+    expect(applied).to.deep.equal(['20261129000000_initial', '20261129120000_path_key_prefix', '20261201000000_text_paths_call_sha256', '20261201110000_runs_attempts_target_events', '20261201120000_leases_claims_workers', '20261202100000_path_key_index',
+      '20261202130000_attempt_worker_limit']);
   });
 
   it('should find nothing to do from a second store on the same database', async () => {
@@ -115,6 +116,21 @@ forEachDatabase('store migrations', (ctx) => {
     await store.migrate();
     expect(await store.knex('calls').where({ batch_id: 'sha' }).select('file_path', 'sha256', 'status')).to.deep.equal([{ file_path: 'old.wav', sha256: null, status: 'queued' }]);
     await store.knex('calls').del();
+  });
+
+  it('should add upload_attempts.worker_id and target_limit, null on older tries, and drop them on rollback', async () => {
+    await downThrough(store, '20261202130000_attempt_worker_limit');
+    expect(await store.knex.schema.hasColumn('upload_attempts', 'worker_id')).to.equal(false);
+    const key = pathKey('old.wav');
+    await store.knex('file_distributions').insert({ batch_id: 'tries', file_path: 'old.wav', path_key: key, file_name: 'old.wav', target: 't', size_bytes: 1, mtime_ms: 1, status: 'uploaded' });
+    await store.knex('upload_attempts').insert({ batch_id: 'tries', path_key: key, target: 't', attempt: 1, started_at: 1, finished_at: 2, outcome: 'uploaded', error: null });
+    await store.migrate();
+    const [old] = await store.listAttempts('tries');
+    expect(old).to.include({ filePath: 'old.wav', workerId: null, targetLimit: null });
+    await store.recordOutcomes([], [], [{ ...old, attempt: 2, workerId: 'w-1', targetLimit: 7 }]);
+    expect((await store.listAttempts('tries')).map((a) => [a.attempt, a.workerId, a.targetLimit])).to.deep.equal([[1, null, null], [2, 'w-1', 7]]);
+    await store.knex('upload_attempts').del();
+    await store.knex('file_distributions').del();
   });
 });
 

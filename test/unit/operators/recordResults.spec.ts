@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { from, lastValueFrom, Subject, toArray } from 'rxjs';
 import { recordResults } from '../../../src/operators/recordResults.js';
-import type { CallRow, FileRow, Store } from '../../../src/store/types.js';
+import type { AttemptRow, CallRow, FileRow, Store } from '../../../src/store/types.js';
 import type { UploadResult } from '../../../src/types.js';
 
 const result = (p: string, status: UploadResult['status']): UploadResult => ({
@@ -34,6 +34,17 @@ describe('recordResults', () => {
     expect(writes[0].rows.map((r) => [r.filePath, r.status, r.error])).to.deep.equal([['u', 'uploaded', null], ['f', 'failed', 'HTTP 403']]);
     expect(writes[0].calls).to.deep.equal([{ batchId: 'b', filePath: 'u', fileName: 'u', target: 'A', sha256: 'h', processId: 4, auditFormId: 9, createdAt: 2 }]);
     sub.unsubscribe();
+  });
+
+  it('should write each try as an attempt row with the limit its target had then', async () => {
+    const tries: AttemptRow[] = [];
+    const store: Pick<Store, 'recordOutcomes'> = { recordOutcomes: async (_rows, _calls, attempts = []) => void tries.push(...attempts) };
+    const r: UploadResult = {
+      ...result('u', 'uploaded'),
+      tries: [{ target: 'A', startedAt: 1, finishedAt: 2, outcome: 'retried', error: 'HTTP 503', limit: 3 }, { target: 'B', startedAt: 2, finishedAt: 3, outcome: 'uploaded', error: null, limit: 1 }],
+    };
+    await lastValueFrom(from([r]).pipe(recordResults({ store, batchId: 'b', batchMs: 1 }), toArray()));
+    expect(tries.map((a) => [a.target, a.attempt, a.outcome, a.targetLimit])).to.deep.equal([['A', 1, 'retried', 3], ['B', 2, 'uploaded', 1]]);
   });
 
   it('should write nothing for a batch of skipped and interrupted files', async () => {

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { UploadError } from '../../../src/errors.js';
 import { Fleet } from '../../../src/http/fleet.js';
+import { fixedLimit } from '../../../src/http/limits/limit.js';
 import { silentLogger } from '../../../src/logger.js';
 import { uploadFiles, type UploadDeps } from '../../../src/operators/uploadFiles.js';
 import type { Assignment, SourceFile } from '../../../src/types.js';
@@ -79,6 +80,21 @@ describe('uploadFiles', () => {
     });
     const [r] = await run([{ file: file('a'), target: 'A' }], d);
     expect(r).to.include({ status: 'uploaded', target: 'B', attempts: 4 }); // 1 + 2 retries on A, then B
+  });
+
+  it('should record on each try the limit its target had when the try got its slot', async () => {
+    // A's limit grows by one with each sample; B's stays at 2 (perTarget caps both at 5)
+    const growing = () => {
+      let n = 1;
+      return { get limit() { return n; }, onSample: () => (n = Math.min(5, n + 1)), reset: () => (n = 1) };
+    };
+    const fleet = new Fleet(['A', 'B'], { perTarget: 5, limit: (t) => (t === 'A' ? growing() : fixedLimit(2)), concurrency: 8, downAfter: 9, probeMs: 60_000, probe: async () => false });
+    const d = deps(['A', 'B'], async (t) => {
+      if (t === 'A') throw new UploadError('HTTP 503', true, 503);
+      return { sha256: 'h', verified: true };
+    }, { fleet });
+    const [r] = await run([{ file: file('a'), target: 'A' }], d);
+    expect(r.tries?.map((t) => [t.target, t.outcome, t.limit])).to.deep.equal([['A', 'retried', 1], ['A', 'retried', 2], ['A', 'retried', 3], ['B', 'uploaded', 2]]);
   });
 
   it('should not retry a permanent error', async () => {

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { analyseReport } from '../../../src/report/analyseReport.js';
+import type { AttemptRow } from '../../../src/store/types.js';
 import { T0, data, row } from './fixtures.js';
 
 describe('analyseReport', () => {
@@ -51,5 +52,44 @@ describe('analyseReport', () => {
 
   it('should list every failed row by path, with or without a target', () => {
     expect(analyseReport(data(files)).failures.map((r) => r.filePath)).to.deep.equal(['a3', 'f0']);
+  });
+
+  describe('several workers, adaptive limits', () => {
+    const tries: AttemptRow[] = [
+      // f1 claimed by w1, which died; w2 re-claimed it and stored it
+      { batchId: 'b-report', filePath: 'f1', target: 'http://a:1', attempt: 1, startedAt: T0, finishedAt: T0 + 100, outcome: 'retried', error: 'HTTP 503', workerId: 'w1', targetLimit: 1 },
+      { batchId: 'b-report', filePath: 'f1', target: 'http://a:1', attempt: 1, startedAt: T0 + 500, finishedAt: T0 + 600, outcome: 'uploaded', error: null, workerId: 'w2', targetLimit: 2 },
+      { batchId: 'b-report', filePath: 'f2', target: 'http://a:1', attempt: 1, startedAt: T0 + 100, finishedAt: T0 + 400, outcome: 'uploaded', error: null, workerId: 'w1', targetLimit: 2 },
+      { batchId: 'b-report', filePath: 'f3', target: 'http://b:1', attempt: 1, startedAt: T0 + 50, finishedAt: T0 + 80, outcome: 'uploaded', error: null, workerId: 'w2', targetLimit: 3 },
+    ];
+    const rows = [row('f1', 'http://a:1', 0, 600, { attempts: 2 }), row('f2', 'http://a:1', 100, 400), row('f3', 'http://b:1', 50, 80)];
+    const workers = [
+      { id: 'w2', host: 'gpu-box-2', pid: 202, startedAt: T0 + 1, heartbeatAt: T0, stoppedAt: null },
+      { id: 'w1', host: 'gpu-box-1', pid: 101, startedAt: T0, heartbeatAt: T0, stoppedAt: T0 + 200 },
+    ];
+
+    it('should colour each try by the worker that made it, a re-claimed file\'s tries by both', () => {
+      const m = analyseReport({ ...data(rows), attempts: tries, workers });
+      expect(m.senders.map((s) => [s.id, s.label, s.uploads])).to.deep.equal([['w1', 'gpu-box-1 · pid 101', 2], ['w2', 'gpu-box-2 · pid 202', 2]]);
+      const [a, b] = m.targets;
+      expect(a.uploads.map((u) => [u.row.filePath, m.senders[u.sender!].id])).to.deep.equal([['f1', 'w1'], ['f2', 'w1'], ['f1', 'w2']]);
+      expect(b.uploads.map((u) => u.sender)).to.deep.equal([1]);
+    });
+
+    it('should leave a one-sender batch uncoloured', () => {
+      const m = analyseReport({ ...data(rows), attempts: tries.map((t) => ({ ...t, workerId: null })), workers });
+      expect(m.senders).to.deep.equal([]);
+      expect(m.targets.flatMap((t) => t.uploads).every((u) => u.sender === undefined)).to.equal(true);
+      expect(analyseReport(data(files)).senders).to.deep.equal([]);
+    });
+
+    it('should give each target its limit over time from its tries, none where no try recorded one', () => {
+      const m = analyseReport({ ...data(rows), attempts: tries, workers });
+      expect(m.targets.map((t) => t.limits)).to.deep.equal([
+        [{ start: T0, end: T0 + 100, limit: 1 }, { start: T0 + 100, end: T0 + 600, limit: 2 }],
+        [{ start: T0 + 50, end: T0 + 80, limit: 3 }],
+      ]);
+      expect(analyseReport(data(files)).targets.every((t) => t.limits.length === 0)).to.equal(true);
+    });
   });
 });

@@ -28,6 +28,7 @@ describe('loadReportData', () => {
     expect(calls).to.deep.equal([['b-report', undefined]]);
     expect(d.attempts?.map((a) => [a.filePath, a.target, a.outcome])).to.deep.equal([['a', 'http://a:1', 'uploaded']]);
     expect(d.targetEvents?.map((e) => [e.target, e.state])).to.deep.equal([['http://a:1', 'down']]);
+    expect(d.workers, 'no worker made a try: none looked up').to.deep.equal([]);
     expect(d.generatedAt).to.be.at.least(before);
   });
 

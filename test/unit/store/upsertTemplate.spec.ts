@@ -37,12 +37,12 @@ for (const client of ['better-sqlite3', 'mysql2']) {
     });
 
     it('should template a plain insert (merge null: the attempts rows) too, as knex writes it, with no conflict clause', () => {
-      const columns = ['batch_id', 'path_key', 'target', 'attempt', 'started_at', 'finished_at', 'outcome', 'error'];
+      const columns = ['batch_id', 'path_key', 'target', 'attempt', 'started_at', 'finished_at', 'outcome', 'error', 'worker_id', 'target_limit'];
       const tries = (n: number) => compileUpsert(knex, 'upload_attempts', columns, n, null);
       const template = upsertTemplate(tries);
       expect(template).to.be.a('function');
       for (const n of [1, 2, 7, 256, 500]) expect(template!(n)).to.deep.equal(tries(n));
-      const rows = [{ batch_id: 'b', path_key: 'k', target: 't', attempt: 1, started_at: 1, finished_at: 2, outcome: 'uploaded', error: null }];
+      const rows = [{ batch_id: 'b', path_key: 'k', target: 't', attempt: 1, started_at: 1, finished_at: 2, outcome: 'uploaded', error: null, worker_id: null, target_limit: null }];
       expect(tries(1).sql).to.equal(knex('upload_attempts').insert(rows).toSQL().sql);
       expect(tries(2).sql).to.not.match(/conflict|duplicate/i);
     });
