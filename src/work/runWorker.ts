@@ -16,6 +16,7 @@ import { claimFiles, type ClaimedAssignment } from '../sources/claimFiles.js';
 import { readBatchLease } from '../store/batchLeaseQueries.js';
 import { claimRows, pendingCount, releaseClaims } from '../store/claimQueries.js';
 import { openStore } from '../store/openStore.js';
+import { sharesClaims } from '../store/parseDbUrl.js';
 import { ensureTargetLeases } from '../store/targetLeaseQueries.js';
 import type { Store } from '../store/types.js';
 import { withDbRetry } from '../store/withDbRetry.js';
@@ -31,6 +32,8 @@ export interface WorkConfig extends UploadConfig {
   /** how long a claim, a target and a heartbeat last without renewal */
   leaseMs: number;
   follow: boolean;
+  /** the error a file missing under the root is settled with (default: not found under --root DIR) */
+  missingError?: string;
 }
 
 export interface WorkSummary extends Tally {
@@ -40,6 +43,8 @@ export interface WorkSummary extends Tally {
   /** results discarded because another worker held the row by then */
   lost: number;
   durationMs: number;
+  /** why the worker stopped early (status failed): the database stayed away */
+  reason?: string;
 }
 
 export interface RunWorkerDeps {
@@ -51,6 +56,8 @@ export interface RunWorkerDeps {
   onStart?: (run: { fleet: HeldFleet; store: Store; config: WorkConfig; pending: () => Promise<{ pending: number; oldestMtimeMs: number | null }> }) => void;
   onTally?: (tally: Tally) => void;
   onResult?: (result: UploadResult) => void;
+  /** a target went down or came back up (the run's history) */
+  onTargetState?: (target: string, state: 'down' | 'up', at: number) => void;
 }
 
 /**
@@ -63,12 +70,12 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
   const logger = deps.logger ?? silentLogger();
   const t0 = Date.now();
   const { batchId } = config;
-  if (!config.db.startsWith('mysql')) throw new ConfigError(WORK_NEEDS_MYSQL);
+  if (!sharesClaims(config.db)) throw new ConfigError(WORK_NEEDS_MYSQL);
   const store = await openStore(config, logger, { poolMax: 6 });
   const me = thisProcess();
   let share: TargetShare | undefined;
   try {
-    await preflight(store, config);
+    const auditFormId = await preflight(store, config);
     await registerWorker(store.knex, batchId, me);
     await ensureTargetLeases(store.knex, batchId, config.targets);
     const claims = new Map<string, ClaimedAssignment>();
@@ -78,7 +85,7 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
     const s: TargetShare = share;
     const fleet: HeldFleet = new HeldFleet(config.targets, () => s.held, () => s.closing, {
       perTarget: config.perTarget, concurrency: config.concurrency, downAfter: config.downAfter, probeMs: config.probeMs,
-      probe: (t) => probeTarget(t, config.connectTimeoutMs), logger, batchId,
+      probe: (t) => probeTarget(t, config.connectTimeoutMs), logger, batchId, onTargetState: deps.onTargetState,
     });
     await s.tick();
     deps.onStart?.({ fleet, store, config, pending: () => pendingOfBatch(store, batchId) });
@@ -106,7 +113,7 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
     try {
       await lastValueFrom(
         claimFiles({
-          root: config.dir, window, chunk: Math.max(2, config.perTarget * 2), follow: config.follow,
+          root: config.dir, window, chunk: Math.max(2, config.perTarget * 2), follow: config.follow, missing: config.missingError,
           claim: (limit) => withDbRetry(() => claimRows(store.knex, { batchId, workerId: me.id, limit, leaseMs: config.leaseMs, targets: s.open(), allTargets: config.targets }), { ...retry, what: 'claim' }),
           remaining: () => withDbRetry(() => pendingCount(store.knex, batchId), { ...retry, what: 'read' }),
         }, credits).pipe(
@@ -115,7 +122,7 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
           uploadFiles({ fleet, uploader, logger, batchId, retries: config.retries, signal: stopper.abort }),
           recordResults({
             store: fencedStore(store, { workerId: me.id, batchId, logger, tokenOf: (p) => claims.get(p)?.claim, onLost: (p) => lost.add(p) }),
-            batchId, processId: config.processId ?? null, logger, dbRetryMs: config.dbRetryMs, signal: stopper.abort,
+            batchId, processId: config.processId ?? null, auditFormId, logger, dbRetryMs: config.dbRetryMs, signal: stopper.abort,
           }),
           tap((r) => {
             claims.delete(r.file.path);
@@ -144,7 +151,7 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
       await (stopper.abort.aborted ? uploader.destroy() : uploader.close());
     }
     const status = failed ? 'failed' : stopper.interrupted ? 'interrupted' : tally.failed > 0 ? 'completed_with_failures' : 'completed';
-    const summary: WorkSummary = { batchId, worker: me.id, status, ...tally, lost: lost.size, durationMs: Date.now() - t0 };
+    const summary: WorkSummary = { batchId, worker: me.id, status, ...tally, lost: lost.size, durationMs: Date.now() - t0, ...(failed !== undefined && { reason: describeError(failed) }) };
     logger.info('worker_complete', { event: 'worker_complete', ...summary });
     return summary;
   } finally {
@@ -157,8 +164,17 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
   }
 }
 
-/** Before anything is claimed: a batch that exists, no `upload` holding it, a root that holds its files. */
-async function preflight(store: Store, config: WorkConfig): Promise<void> {
+/**
+ * Before anything is claimed: a batch that exists, no `upload` holding it, a root that
+ * holds its files, a known --process-id (resolves to its audit form id).
+ */
+async function preflight(store: Store, config: WorkConfig): Promise<number | null> {
+  let auditFormId: number | null = null;
+  if (config.processId !== undefined) {
+    const proc = await store.lookupProcess(config.processId);
+    if (!proc) throw new ConfigError(`unknown --process-id ${config.processId}`);
+    auditFormId = proc.auditFormId;
+  }
   const batch = await store.getBatch(config.batchId);
   if (!batch) throw new ConfigError(`no batch "${config.batchId}": plan it first (fanout plan <dir> --batch-id ${config.batchId} …)`);
   const lease = await readBatchLease(store.knex, config.batchId);
@@ -169,6 +185,7 @@ async function preflight(store: Store, config: WorkConfig): Promise<void> {
   if (sample.length > 0 && !sample.some((p) => existsSync(path.join(config.dir, ...p.split('/'))))) {
     throw new ConfigError(`--root "${config.dir}" does not hold the batch's files (no "${sample[0]}" under it): check where this machine mounts the tree`);
   }
+  return auditFormId;
 }
 
 /** The last worker out writes the batch's end: counts across every worker. */
