@@ -1,0 +1,47 @@
+import { expect } from 'chai';
+import { spawnCli } from '../helpers/cli.js';
+import { assertInvariants } from '../helpers/invariants.js';
+import { mariadbFixture } from '../helpers/mariadb.js';
+import { storedCounter } from '../helpers/receivers.js';
+import { summaryOf, untilRecorded } from '../helpers/runs.js';
+
+describe('fanout upload --resume, twice at once: the second joins as a worker (MariaDB)', function () {
+  this.timeout(120_000);
+  const stored = storedCounter();
+  // 300 files; hosts slow enough that the two resumes overlap
+  const fx = mariadbFixture(286, 3, { slots: 1, delayMs: 30, logger: stored.logger });
+
+  it('should send every file once and record it once, both runs exiting 0 with summaries that add up to the batch', async () => {
+    const { mysql, fleet, tree, store } = fx;
+    const db = mysql!.url;
+    const upload = (argv: string[]) => spawnCli(['upload', ...argv, '--db', db, '--json', '--per-target', '1']);
+    // a batch started by a fresh run and stopped: some files uploaded, the rest pending
+    const first = upload([tree.dir, '--target', fleet.urls.join(','), '--batch-id', 'cron']);
+    await untilRecorded(db, 'cron', 10, 60_000);
+    first.kill('SIGINT');
+    const f = await first.done;
+    expect(f.code, f.stderr.slice(-2000)).to.equal(130);
+    const before = await store.countFiles('cron');
+    expect(before.pending, 'files left for the resumes').to.be.above(200);
+
+    // two overlapping cron runs
+    const [a, b] = await Promise.all([upload(['--batch-id', 'cron', '--resume']).done, upload(['--batch-id', 'cron', '--resume']).done]);
+    for (const r of [a, b]) expect(r.code, r.stderr.slice(-2000)).to.equal(0);
+    const [sa, sb] = [summaryOf(a), summaryOf(b)];
+    for (const s of [sa, sb]) {
+      expect(s).to.include({ status: 'completed', total: tree.files.size, failed: 0, pending: 0 });
+      expect(s.uploaded + s.skipped, 'each summary covers the batch').to.equal(tree.files.size);
+    }
+    expect(sa.uploaded + sb.uploaded, 'between them, every file the first run left').to.equal(tree.files.size - before.uploaded);
+    // each file stored once over the whole story (the stopped run's in-flight files were recorded before it ended)
+    expect([...stored.counts].filter(([, n]) => n !== 1), 'files stored more than once').to.deep.equal([]);
+    expect(stored.counts.size).to.equal(tree.files.size);
+    await assertInvariants(store, 'cron', tree, fx.targets(), { complete: true, summaries: [sa] });
+    await assertInvariants(store, 'cron', tree, fx.targets(), { complete: true, summaries: [sb] });
+    // the batch row keeps the counts of the run that ended last, as after resumes one after the other
+    const batch = await store.getBatch('cron');
+    expect(batch).to.include({ status: 'completed', total: tree.files.size, failed: 0 });
+    expect([sa, sb].map((s) => [s.uploaded, s.skipped])).to.deep.include([batch?.uploaded, batch?.skipped]);
+    console.log(`      split: ${sa.uploaded} + ${sb.uploaded} (${before.uploaded} before)`);
+  });
+});
