@@ -11,6 +11,7 @@ import { recordResults } from '../operators/recordResults.js';
 import { emptyTally, tallyResults } from '../operators/tallyResults.js';
 import { uploadFiles } from '../operators/uploadFiles.js';
 import { probeTarget } from '../http/probeTarget.js';
+import { vegasLimit } from '../http/limits/vegasLimit.js';
 import { thisProcess } from '../runs/processAlive.js';
 import { claimFiles, type ClaimedAssignment } from '../sources/claimFiles.js';
 import { readBatchLease } from '../store/batchLeaseQueries.js';
@@ -43,7 +44,7 @@ export interface WorkSummary extends Tally {
   /** results discarded because another worker held the row by then */
   lost: number;
   durationMs: number;
-  /** why the worker stopped early (status failed): the database stayed away */
+  /** why the worker stopped early (status failed): the database stayed away, no target answered, --max-errors */
   reason?: string;
 }
 
@@ -84,7 +85,8 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
     share = new TargetShare(store.knex, { batchId, workerId: me.id, targets: config.targets, leaseMs: config.leaseMs, logger, inFlight });
     const s: TargetShare = share;
     const fleet: HeldFleet = new HeldFleet(config.targets, () => s.held, () => s.closing, {
-      perTarget: config.perTarget, concurrency: config.concurrency, downAfter: config.downAfter, probeMs: config.probeMs,
+      perTarget: config.perTarget, limit: config.adaptive ? () => vegasLimit({ max: config.perTarget }) : undefined, concurrency: config.concurrency,
+      downAfter: config.downAfter, probeMs: config.probeMs, maxWaitMs: config.maxWaitMs, onGiveUp: (reason) => stopEarly(reason),
       probe: (t) => probeTarget(t, config.connectTimeoutMs), logger, batchId, onTargetState: deps.onTargetState,
     });
     await s.tick();
@@ -104,6 +106,17 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
         fleet.stop();
       },
     });
+
+    // the worker cannot usefully go on (no target answered, --max-errors): like a first signal,
+    // files in flight finish and the rest stay pending, but it ends failed
+    let stopReason: string | undefined;
+    function stopEarly(reason: string) {
+      if (stopReason !== undefined || stopper.interrupted) return;
+      stopReason = reason;
+      logger.error('worker_stopped', { event: 'worker_stopped', batchId, reason });
+      stopper.halt();
+      fleet.stop();
+    }
 
     const credits = new Subject<number>();
     const window = Math.max(4, 2 * config.perTarget * config.targets.length);
@@ -134,6 +147,7 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
           tap((t) => {
             tally = t;
             deps.onTally?.(t);
+            if (config.maxErrors !== undefined && t.failed >= config.maxErrors) stopEarly(`stopped after ${config.maxErrors} failed files (--max-errors)`);
           }),
           finalize(() => credits.complete()),
         ),
@@ -150,8 +164,9 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
       fleet.stop();
       await (stopper.abort.aborted ? uploader.destroy() : uploader.close());
     }
-    const status = failed ? 'failed' : stopper.interrupted ? 'interrupted' : tally.failed > 0 ? 'completed_with_failures' : 'completed';
-    const summary: WorkSummary = { batchId, worker: me.id, status, ...tally, lost: lost.size, durationMs: Date.now() - t0, ...(failed !== undefined && { reason: describeError(failed) }) };
+    const reason = failed !== undefined ? describeError(failed) : stopReason;
+    const status = reason !== undefined ? 'failed' : stopper.interrupted ? 'interrupted' : tally.failed > 0 ? 'completed_with_failures' : 'completed';
+    const summary: WorkSummary = { batchId, worker: me.id, status, ...tally, lost: lost.size, durationMs: Date.now() - t0, ...(reason !== undefined && { reason }) };
     logger.info('worker_complete', { event: 'worker_complete', ...summary });
     return summary;
   } finally {

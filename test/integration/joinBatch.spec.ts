@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { spawnCli } from '../helpers/cli.js';
+import { cli, spawnCli } from '../helpers/cli.js';
 import { assertInvariants } from '../helpers/invariants.js';
 import { mariadbFixture } from '../helpers/mariadb.js';
 import { storedCounter } from '../helpers/receivers.js';
@@ -43,5 +43,28 @@ describe('fanout upload --resume, twice at once: the second joins as a worker (M
     expect(batch).to.include({ status: 'completed', total: tree.files.size, failed: 0 });
     expect([sa, sb].map((s) => [s.uploaded, s.skipped])).to.deep.include([batch?.uploaded, batch?.skipped]);
     console.log(`      split: ${sa.uploaded} + ${sb.uploaded} (${before.uploaded} before)`);
+  });
+});
+
+describe('fanout upload --resume as a worker keeps upload\'s stops (MariaDB)', function () {
+  this.timeout(60_000);
+  // a host that takes 10 bytes at most: most files fail for good (413)
+  const fx = mariadbFixture(40, 1, { maxBytes: 10 });
+
+  it('should stop taking files after --max-errors, leave the rest pending and end failed (exit 1), saying why', async () => {
+    const { mysql, fleet, tree, store } = fx;
+    const db = mysql!.url;
+    const planned = await cli(['plan', tree.dir, '--batch-id', 'few', '--target', fleet.urls[0], '--db', db]);
+    expect(planned.code, planned.stderr).to.equal(0);
+    const r = await cli(['upload', '--batch-id', 'few', '--resume', '--max-errors', '3', '--per-target', '1', '--db', db, '--json']);
+    expect(r.code, r.stderr.slice(-2000)).to.equal(1);
+    const s = summaryOf(r);
+    expect(s).to.include({ status: 'failed', total: tree.files.size });
+    expect(s.reason).to.contain('--max-errors');
+    expect(s.failed).to.be.within(3, 6);
+    expect(s.pending, 'the rest left for a later run').to.be.above(20);
+    expect(s.total).to.equal(s.uploaded + s.failed + s.skipped + s.pending);
+    expect((await store.countFiles('few')).pending).to.equal(s.pending);
+    expect(await store.getBatch('few')).to.include({ status: 'failed' });
   });
 });
