@@ -108,12 +108,9 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
     });
     // the run cannot usefully go on (no target, no credentials, --max-errors): like a first
     // signal, in-flight uploads finish and the rest stay pending, but the batch ends failed
-    let stopReason: string | undefined;
     function stopEarly(reason: string) {
-      if (stopReason !== undefined || stopper.interrupted) return;
-      stopReason = reason;
+      if (!stopper.stopEarly(reason)) return;
       logger.error('batch_stopped', { event: 'batch_stopped', batchId, reason });
-      stopper.halt();
       fleet.stop();
     }
 
@@ -140,7 +137,7 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
       );
       // the walk ran to its end and every file it found has its outcome: a row still pending is a file gone
       // (a file list names only some files: a row it leaves out is not gone)
-      if (config.resume && !stopper.interrupted && stopReason === undefined && config.filesFrom === undefined) missing = await settleMissing(store, config, logger, stopper.abort);
+      if (config.resume && !stopper.interrupted && stopper.reason === undefined && config.filesFrom === undefined) missing = await settleMissing(store, config, logger, stopper.abort);
     } catch (err) {
       // a wait for the database cut short by the second signal (or the end of the grace period)
       const cutShort = stopper.cutShort(err);
@@ -161,7 +158,7 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
     const { uploaded, skipped, bytes, targets } = tally;
     const total = tally.total + missing;
     const failed = tally.failed + missing;
-    const reason = storeError ? describeError(storeError) : stopReason;
+    const reason = storeError ? describeError(storeError) : stopper.reason;
     const status: BatchStatus = reason !== undefined ? 'failed' : stopper.interrupted ? 'interrupted' : failed > 0 ? 'completed_with_failures' : 'completed';
     const summary: Summary = {
       batchId, status, total, uploaded, failed, skipped, pending: total - uploaded - failed - skipped, bytes, durationMs: Date.now() - t0,

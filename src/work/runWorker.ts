@@ -109,12 +109,9 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
 
     // the worker cannot usefully go on (no target answered, --max-errors): like a first signal,
     // files in flight finish and the rest stay pending, but it ends failed
-    let stopReason: string | undefined;
     function stopEarly(reason: string) {
-      if (stopReason !== undefined || stopper.interrupted) return;
-      stopReason = reason;
+      if (!stopper.stopEarly(reason)) return;
       logger.error('worker_stopped', { event: 'worker_stopped', batchId, reason });
-      stopper.halt();
       fleet.stop();
     }
 
@@ -164,7 +161,7 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
       fleet.stop();
       await (stopper.abort.aborted ? uploader.destroy() : uploader.close());
     }
-    const reason = failed !== undefined ? describeError(failed) : stopReason;
+    const reason = failed !== undefined ? describeError(failed) : stopper.reason;
     const status = reason !== undefined ? 'failed' : stopper.interrupted ? 'interrupted' : tally.failed > 0 ? 'completed_with_failures' : 'completed';
     const summary: WorkSummary = { batchId, worker: me.id, status, ...tally, lost: lost.size, durationMs: Date.now() - t0, ...(reason !== undefined && { reason }) };
     logger.info('worker_complete', { event: 'worker_complete', ...summary });
