@@ -68,3 +68,48 @@ describe('fanout upload --resume as a worker keeps upload\'s stops (MariaDB)', f
     expect(await store.getBatch('few')).to.include({ status: 'failed' });
   });
 });
+
+describe('fanout upload --resume as a worker: SIGINT, SIGKILL, then --resume (MariaDB)', function () {
+  this.timeout(120_000);
+  const stored = storedCounter();
+  const fx = mariadbFixture(136, 2, { slots: 1, delayMs: 30, logger: stored.logger });
+
+  it('should end interrupted (exit 130) on SIGINT, take a SIGKILLed run\'s claims back at once, and complete with each file recorded once', async () => {
+    const { mysql, fleet, tree, store } = fx;
+    const db = mysql!.url;
+    const upload = (argv: string[]) => spawnCli(['upload', ...argv, '--db', db, '--json', '--per-target', '1']);
+    const planned = await cli(['plan', tree.dir, '--batch-id', 'sig', '--target', fleet.urls.join(','), '--db', db]);
+    expect(planned.code, planned.stderr).to.equal(0);
+
+    const interrupted = upload(['--batch-id', 'sig', '--resume']);
+    await untilRecorded(db, 'sig', 10, 60_000);
+    interrupted.kill('SIGINT');
+    const i = await interrupted.done;
+    expect(i.code, i.stderr.slice(-2000)).to.equal(130);
+    const si = summaryOf(i);
+    expect(si).to.include({ status: 'interrupted' });
+    expect(si.pending, 'files left').to.be.above(50);
+    expect(await store.getBatch('sig')).to.include({ status: 'interrupted' });
+    expect(await store.knex('file_distributions').where({ batch_id: 'sig', status: 'pending' }).whereNotNull('claim_expires_at').count({ n: '*' }), 'claims given back').to.deep.equal([{ n: 0 }]);
+
+    const killed = upload(['--batch-id', 'sig', '--resume']);
+    await untilRecorded(db, 'sig', si.uploaded + 10, 60_000);
+    const id = (await store.knex('workers').where({ batch_id: 'sig', pid: killed.pid }).first('id'))?.id as string;
+    const inFlightAtKill = (await store.knex('file_distributions').where({ batch_id: 'sig', claimed_by: id, status: 'pending' }).pluck('file_path')) as string[];
+    killed.kill('SIGKILL');
+    await killed.done;
+
+    // the killed run's claims run for 30 s: a resume on this host takes them back at once
+    const t0 = Date.now();
+    const last = await upload(['--batch-id', 'sig', '--resume']).done;
+    expect(last.code, last.stderr.slice(-2000)).to.equal(0);
+    expect(Date.now() - t0, 'without waiting for the lease to run out').to.be.below(25_000);
+    expect(last.stderr).to.contain('worker_pruned');
+    const s = summaryOf(last);
+    expect(s).to.include({ status: 'completed', pending: 0, failed: 0 });
+    expect(s.uploaded + s.skipped).to.equal(tree.files.size);
+    const twice = [...stored.counts].filter(([, n]) => n > 1).map(([p]) => p);
+    expect(twice.filter((p) => !inFlightAtKill.includes(p)), 'twice only what the killed run held').to.deep.equal([]);
+    await assertInvariants(store, 'sig', tree, fx.targets(), { complete: true, allowDuplicates: true, summaries: [s] });
+  });
+});
