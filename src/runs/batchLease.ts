@@ -56,7 +56,7 @@ export async function holdBatch(store: Store, batchId: string, opts: { logger: L
     }
     takenOver = { host: held.host, pid: held.pid };
   }
-  // `fanout work` processes claim the batch's pending rows: a run beside them would send them again
+  // workers (`fanout work`, or a resume joined as one) claim the batch's pending rows: a run beside them would send them again
   const workers = await liveWorkers(store.knex, batchId, leaseMs).catch(async (err: unknown) => {
     await releaseBatchLease(store.knex, batchId, holder.id).catch(() => undefined);
     throw err;
