@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { lastValueFrom, tap } from 'rxjs';
-import { startBatchRun, type BatchRun } from './runs/batchRun.js';
+import { endRun, notStarted, startBatchRun, type BatchRun } from './runs/batchRun.js';
 import type { UploadConfig } from './config.js';
 import { ConfigError, StoreUnavailableError, describeError } from './errors.js';
 import { Fleet } from './http/fleet.js';
@@ -10,14 +10,16 @@ import { Uploader, type UploaderOptions } from './http/uploader.js';
 import { silentLogger, type Logger } from './logger.js';
 import { addWalkSkip, emptyTally, emptyWalkSkips, tallyResults, withTargetLoads } from './operators/tallyResults.js';
 import { distributeResults } from './pipeline.js';
-import { checkReportPath, writeReport } from './report/writeReport.js';
 import { fileListLines } from './sources/listedFiles.js';
 import { openStore } from './store/openStore.js';
+import { sharesClaims } from './store/parseDbUrl.js';
 import { holdBatch, type BatchHold } from './runs/batchLease.js';
 import { runStop, whenAborted } from './runs/runStop.js';
 import { checkResumeDir } from './runs/resumeFromBatch.js';
+import { preflight } from './runs/preflight.js';
 import type { Store } from './store/types.js';
 import { withDbRetry } from './store/withDbRetry.js';
+import { joinBatch } from './work/joinBatch.js';
 import type { BatchStatus, Summary, Tally, UploadResult } from './types.js';
 
 export { openStore, probeTarget };
@@ -47,49 +49,32 @@ export interface RunBatchDeps {
  * Configuration problems throw ConfigError before anything is written.
  */
 export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): Promise<Summary> {
+  // a shared store: a resume is one more worker of the batch, so runs started together share it
+  if (config.resume && sharesClaims(config.db)) return joinBatch(config, deps);
   const logger = deps.logger ?? silentLogger();
   const t0 = Date.now();
   const { batchId } = config;
-  // preflight: a user mistake found here is one line on stderr and nothing else, so logs wait
-  const wasSilent = logger.silent;
-  logger.silent = true;
-  let store: Store;
-  let existing: Awaited<ReturnType<Store['getBatch']>>;
-  let auditFormId: number | null = null;
-  let hold: BatchHold | undefined;
-  try {
-    if (config.report) await checkReportPath(config.report, 'report');
-    store = deps.store ?? (await openStore(config, logger));
-    try {
-      if (config.processId !== undefined) {
-        const proc = await store.lookupProcess(config.processId);
-        if (!proc) throw new ConfigError(`unknown --process-id ${config.processId}`);
-        auditFormId = proc.auditFormId;
-      }
-      existing = await store.getBatch(batchId);
-      if (config.resume && !existing) throw new ConfigError(`no batch "${batchId}" to resume`);
-      if (!config.resume && existing) throw new ConfigError(`batch "${batchId}" already exists: add --resume to continue it`);
-      // one run of a batch at a time: a second one refuses, naming the first
-      if (existing) {
-        checkResumeDir(existing, config.dir);
-        hold = await holdBatch(store, batchId, { logger });
-      }
-    } catch (err) {
-      await hold?.release();
-      if (!deps.store) await store.close().catch(() => undefined);
-      throw err;
+  const { store, checked } = await preflight(config, deps.store, logger, async (store) => {
+    let auditFormId: number | null = null;
+    if (config.processId !== undefined) {
+      const proc = await store.lookupProcess(config.processId);
+      if (!proc) throw new ConfigError(`unknown --process-id ${config.processId}`);
+      auditFormId = proc.auditFormId;
     }
-  } finally {
-    logger.silent = wasSilent;
-  }
+    const existing = await store.getBatch(batchId);
+    if (config.resume && !existing) throw new ConfigError(`no batch "${batchId}" to resume`);
+    if (!config.resume && existing) throw new ConfigError(`batch "${batchId}" already exists: add --resume to continue it`);
+    if (!existing) return { existing, auditFormId, hold: undefined };
+    // one run of a batch at a time: a second one refuses, naming the first
+    checkResumeDir(existing, config.dir);
+    return { existing, auditFormId, hold: await holdBatch(store, batchId, { logger }) };
+  });
+  const { existing, auditFormId } = checked;
+  let hold: BatchHold | undefined = checked.hold;
   if (deps.stop?.aborted || deps.abort?.aborted) {
-    // stopped during preflight: the batch is not started, so nothing is walked or written
-    // (not even the batch row; an existing one, on --resume, is left as it was)
     await hold?.release();
     if (!deps.store) await store.close().catch(() => undefined);
-    const summary: Summary = { batchId, status: 'interrupted', ...emptyTally(config.targets), pending: 0, durationMs: Date.now() - t0, ...emptyWalkSkips() };
-    logger.warn('batch_not_started', { event: 'batch_not_started', batchId, reason: 'stopped during preflight' });
-    return summary;
+    return notStarted(config, t0, logger);
   }
   let run: BatchRun | undefined;
   try {
@@ -123,12 +108,9 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
     });
     // the run cannot usefully go on (no target, no credentials, --max-errors): like a first
     // signal, in-flight uploads finish and the rest stay pending, but the batch ends failed
-    let stopReason: string | undefined;
     function stopEarly(reason: string) {
-      if (stopReason !== undefined || stopper.interrupted) return;
-      stopReason = reason;
+      if (!stopper.stopEarly(reason)) return;
       logger.error('batch_stopped', { event: 'batch_stopped', batchId, reason });
-      stopper.halt();
       fleet.stop();
     }
 
@@ -155,7 +137,7 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
       );
       // the walk ran to its end and every file it found has its outcome: a row still pending is a file gone
       // (a file list names only some files: a row it leaves out is not gone)
-      if (config.resume && !stopper.interrupted && stopReason === undefined && config.filesFrom === undefined) missing = await settleMissing(store, config, logger, stopper.abort);
+      if (config.resume && !stopper.interrupted && stopper.reason === undefined && config.filesFrom === undefined) missing = await settleMissing(store, config, logger, stopper.abort);
     } catch (err) {
       // a wait for the database cut short by the second signal (or the end of the grace period)
       const cutShort = stopper.cutShort(err);
@@ -176,7 +158,7 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
     const { uploaded, skipped, bytes, targets } = tally;
     const total = tally.total + missing;
     const failed = tally.failed + missing;
-    const reason = storeError ? describeError(storeError) : stopReason;
+    const reason = storeError ? describeError(storeError) : stopper.reason;
     const status: BatchStatus = reason !== undefined ? 'failed' : stopper.interrupted ? 'interrupted' : failed > 0 ? 'completed_with_failures' : 'completed';
     const summary: Summary = {
       batchId, status, total, uploaded, failed, skipped, pending: total - uploaded - failed - skipped, bytes, durationMs: Date.now() - t0,
@@ -187,15 +169,7 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
     await store
       .updateBatch(batchId, { status, total: summary.total, uploaded: summary.uploaded, failed: summary.failed, skipped: summary.skipped, bytes: summary.bytes, finishedAt: Date.now() })
       .catch((err) => logger.error('batch_status_unwritten', { event: 'batch_status_unwritten', batchId, error: describeError(err) }));
-    await run.finish(status, summary);
-    logger.info('batch_complete', { event: 'batch_complete', ...summary });
-    if (config.report) {
-      // the batch is done and recorded: a report that cannot be written is logged, not fatal
-      await writeReport(store, batchId, config.report).then(
-        () => logger.info('report_written', { event: 'report_written', batchId, file: config.report }),
-        (err) => logger.error('report_failed', { event: 'report_failed', batchId, file: config.report, error: describeError(err) }),
-      );
-    }
+    await endRun(run, store, summary, config.report, logger);
     return summary;
   } catch (err) {
     await run?.finish('failed', emptyTally(config.targets)); // what was recorded is in the file rows

@@ -4,6 +4,7 @@ import { ConfigError } from '../errors.js';
 import { flushLogger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import { openStore } from '../store/openStore.js';
+import { sharesClaims } from '../store/parseDbUrl.js';
 import { WORK_NEEDS_MYSQL, runWorker, type WorkSummary } from '../work/runWorker.js';
 import type { CliContext } from './context.js';
 import { int, single } from './options.js';
@@ -28,7 +29,7 @@ export function workCommand(ctx: CliContext): CommandModule<object, WorkArgs> {
     handler: async (argv) => {
       if (!argv.batchId) throw new ConfigError('`fanout work` needs --batch-id (the planned batch)');
       const db = dbUrl(ctx, argv.db);
-      if (!db.startsWith('mysql')) throw new ConfigError(WORK_NEEDS_MYSQL);
+      if (!sharesClaims(db)) throw new ConfigError(WORK_NEEDS_MYSQL);
       let targets = argv.target;
       if ((targets === undefined || targets.length === 0) && argv.targetsFile === undefined) {
         const store = await openStore({ db }, silentLogger());

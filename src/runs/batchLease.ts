@@ -1,7 +1,7 @@
 import { ConfigError, describeError } from '../errors.js';
 import { periodic } from '../periodic.js';
 import type { Logger } from '../logger.js';
-import { readBatchLease, releaseBatchLease, renewBatchLease, takeBatchLease, type LeaseHolder } from '../store/batchLeaseQueries.js';
+import { readBatchLease, releaseBatchLease, renewBatchLease, takeBatchLease, type BatchLease, type LeaseHolder } from '../store/batchLeaseQueries.js';
 import type { Store } from '../store/types.js';
 import { liveWorkers } from '../store/workerQueries.js';
 import { deadOnThisHost, thisProcess } from './processAlive.js';
@@ -20,6 +20,26 @@ export interface BatchHold {
 
 const iso = (ms: number | null) => (ms === null ? 'unknown' : new Date(ms).toISOString());
 
+/** The refusal naming the run that holds the batch, and when its lease ends. */
+function beingRun(batchId: string, lease: BatchLease | undefined): ConfigError {
+  return new ConfigError(
+    `batch "${batchId}" is being run by ${lease?.host ?? '?'} pid ${lease?.pid ?? '?'} (its lease ends ${iso(lease?.expiresAt ?? null)} unless renewed): not starting a second run`,
+  );
+}
+
+/**
+ * For a run that joins the batch as a worker (claims) instead of holding it: a live run
+ * holding the lease (a fresh `upload`, which claims nothing) is refused like in
+ * holdBatch; a holder dead on this host has its lease cleared. Resolves to that holder.
+ */
+export async function joinableBatch(store: Store, batchId: string): Promise<BatchHold['takenOver']> {
+  const held = await readBatchLease(store.knex, batchId);
+  if (!held?.holder || (held.expiresAt ?? 0) < Date.now()) return undefined;
+  if (!deadOnThisHost(held.host, held.pid)) throw beingRun(batchId, held);
+  await releaseBatchLease(store.knex, batchId, held.holder);
+  return { host: held.host, pid: held.pid };
+}
+
 /**
  * Hold the batch for this run: take its lease (free, expired, or its holder's pid gone on
  * this host), renew it every leaseMs/3 while the run lives, release it at the end. A
@@ -32,14 +52,11 @@ export async function holdBatch(store: Store, batchId: string, opts: { logger: L
     const held = await readBatchLease(store.knex, batchId);
     const dead = held !== undefined && held.holder !== null && deadOnThisHost(held.host, held.pid);
     if (!dead || !(await takeBatchLease(store.knex, batchId, holder, leaseMs, held.holder as string))) {
-      const now = await readBatchLease(store.knex, batchId);
-      throw new ConfigError(
-        `batch "${batchId}" is being run by ${now?.host ?? '?'} pid ${now?.pid ?? '?'} (its lease ends ${iso(now?.expiresAt ?? null)} unless renewed): not starting a second run`,
-      );
+      throw beingRun(batchId, await readBatchLease(store.knex, batchId));
     }
     takenOver = { host: held.host, pid: held.pid };
   }
-  // `fanout work` processes claim the batch's pending rows: a run beside them would send them again
+  // workers (`fanout work`, or a resume joined as one) claim the batch's pending rows: a run beside them would send them again
   const workers = await liveWorkers(store.knex, batchId, leaseMs).catch(async (err: unknown) => {
     await releaseBatchLease(store.knex, batchId, holder.id).catch(() => undefined);
     throw err;

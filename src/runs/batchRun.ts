@@ -1,8 +1,11 @@
 import os from 'node:os';
 import { describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { writeReport } from '../report/writeReport.js';
+import type { UploadConfig } from '../config.js';
+import { emptyTally, emptyWalkSkips } from '../operators/tallyResults.js';
 import type { Store, TargetEventRow } from '../store/types.js';
-import type { BatchStatus, Tally } from '../types.js';
+import type { BatchStatus, Summary, Tally } from '../types.js';
 
 export interface BatchRun {
   /** a target went down or came back up (Fleet's onTargetState): kept, and written in batches */
@@ -49,4 +52,29 @@ export async function startBatchRun(store: Store, batchId: string, logger: Logge
         .catch((err) => logger.error('run_unrecorded', { event: 'run_unrecorded', batchId, run: id, error: describeError(err) }));
     },
   };
+}
+
+/**
+ * Stopped during preflight: the batch is not started, so nothing is walked or written
+ * (not even the batch row; an existing one, on --resume, is left as it was).
+ */
+export function notStarted(config: Pick<UploadConfig, 'batchId' | 'targets'>, t0: number, logger: Logger): Summary {
+  logger.warn('batch_not_started', { event: 'batch_not_started', batchId: config.batchId, reason: 'stopped during preflight' });
+  return { batchId: config.batchId, status: 'interrupted', ...emptyTally(config.targets), pending: 0, durationMs: Date.now() - t0, ...emptyWalkSkips() };
+}
+
+/**
+ * A run's end, once its batch row is written: the run's own row, `batch_complete`, and the
+ * report when asked (the batch is done and recorded: a report that cannot be written is
+ * logged, not fatal).
+ */
+export async function endRun(run: BatchRun, store: Store, summary: Summary, report: string | undefined, logger: Logger): Promise<void> {
+  const { batchId } = summary;
+  await run.finish(summary.status, summary);
+  logger.info('batch_complete', { event: 'batch_complete', ...summary });
+  if (report === undefined) return;
+  await writeReport(store, batchId, report).then(
+    () => logger.info('report_written', { event: 'report_written', batchId, file: report }),
+    (err) => logger.error('report_failed', { event: 'report_failed', batchId, file: report, error: describeError(err) }),
+  );
 }

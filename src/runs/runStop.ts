@@ -19,6 +19,13 @@ export interface RunStop {
   readonly interrupted: boolean;
   /** take no new file, but not as an interruption (the run stops early for a reason of its own) */
   halt(): void;
+  /**
+   * Stop early for `reason` (no target answered, --max-errors): halt, once. False when the
+   * run is already stopping (interrupted, or an earlier reason): then nothing more to do.
+   */
+  stopEarly(reason: string): boolean;
+  /** the reason given to stopEarly, if it took */
+  readonly reason: string | undefined;
   /** end the uploads in flight now, not as an interruption (nothing more can be recorded) */
   cancel(): void;
   /** `err` is only the abort itself: a wait (for the database, say) that the second signal or the grace cut short */
@@ -37,6 +44,7 @@ export function runStop(opts: { graceMs: number; onStop: () => void; stop?: Abor
   const stopped = new AbortController();
   const abort = new AbortController();
   let interrupted = false;
+  let reason: string | undefined;
   let grace: NodeJS.Timeout | undefined;
   const onStop = () => {
     if (interrupted) return;
@@ -66,6 +74,15 @@ export function runStop(opts: { graceMs: number; onStop: () => void; stop?: Abor
       return interrupted;
     },
     halt: () => stopped.abort(),
+    stopEarly(why) {
+      if (reason !== undefined || interrupted) return false;
+      reason = why;
+      stopped.abort();
+      return true;
+    },
+    get reason() {
+      return reason;
+    },
     cancel: () => abort.abort(),
     cutShort: (err) => abort.signal.aborted && err === abort.signal.reason,
     dispose() {

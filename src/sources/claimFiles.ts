@@ -22,6 +22,8 @@ export interface ClaimFilesOptions {
   chunk: number;
   /** keep polling when the batch is empty (new rows may be planned) */
   follow?: boolean;
+  /** the error a file missing under `root` is settled with (default: not found under --root ROOT) */
+  missing?: string;
   /** poll interval when nothing is claimable: starts at min, doubles up to max */
   pollMs?: { min: number; max: number };
 }
@@ -36,7 +38,7 @@ export interface ClaimFilesOptions {
  *   result:  abc-----d--------|
  */
 export function claimFiles(opts: ClaimFilesOptions, credits$: Observable<number>): Observable<ClaimedAssignment> {
-  const { root, claim, remaining, window, chunk, follow = false, pollMs = { min: 200, max: 2000 } } = opts;
+  const { root, claim, remaining, window, chunk, follow = false, pollMs = { min: 200, max: 2000 }, missing = `not found under --root ${root}` } = opts;
   return new Observable<ClaimedAssignment>((subscriber) => {
     let out = 0;
     let wake: (() => void) | undefined;
@@ -66,7 +68,7 @@ export function claimFiles(opts: ClaimFilesOptions, credits$: Observable<number>
         if (rows.length > 0) {
           delay = pollMs.min;
           out += rows.length;
-          for (const r of rows) subscriber.next(toAssignment(root, r));
+          for (const r of rows) subscriber.next(toAssignment(root, r, missing));
           continue;
         }
         if (out === 0 && !follow && (await remaining()) === 0) {
@@ -86,7 +88,7 @@ export function claimFiles(opts: ClaimFilesOptions, credits$: Observable<number>
   });
 }
 
-function toAssignment(root: string, r: ClaimedRow): ClaimedAssignment {
+function toAssignment(root: string, r: ClaimedRow, missing: string): ClaimedAssignment {
   const absPath = path.join(root, ...r.filePath.split('/'));
   const claim = { id: r.id, token: r.token };
   try {
@@ -95,6 +97,6 @@ function toAssignment(root: string, r: ClaimedRow): ClaimedAssignment {
     return { file, target: r.target, claim };
   } catch {
     const file = { path: r.filePath, absPath, name: r.fileName, size: r.sizeBytes, mtimeMs: r.mtimeMs };
-    return { file, target: r.target, claim, planError: `not found under --root ${root}` };
+    return { file, target: r.target, claim, planError: missing };
   }
 }

@@ -35,7 +35,7 @@ export async function claimRows(knex: Knex, o: ClaimOptions): Promise<ClaimedRow
     const now = Date.now();
     const q = trx('file_distributions')
       .where({ batch_id: o.batchId, status: 'pending' })
-      .where((w) => w.whereNull('claimed_by').orWhere('claim_expires_at', '<', now));
+      .where((w) => w.whereNull('claimed_by').orWhereNull('claim_expires_at').orWhere('claim_expires_at', '<', now));
     if (others.length > 0) q.where((w) => w.whereNull('target').orWhereNotIn('target', others));
     q.orderBy('id').limit(o.limit);
     // SQLite has one writer at a time (the transaction is the lock) and no SKIP LOCKED: only
@@ -59,9 +59,14 @@ export async function renewClaims(knex: Knex, batchId: string, workerId: string,
   await knex('file_distributions').where({ batch_id: batchId, claimed_by: workerId, status: 'pending' }).update({ claim_expires_at: Date.now() + leaseMs });
 }
 
-/** Give back the pending rows this worker holds (a clean stop), so others take them at once. */
+/**
+ * A clean stop: give back the pending rows this worker holds, so others take them at once,
+ * and end its claims on finished rows (they keep its name, for status), so a row put back
+ * to pending later is free at once too.
+ */
 export async function releaseClaims(knex: Knex, batchId: string, workerId: string): Promise<void> {
   await knex('file_distributions').where({ batch_id: batchId, claimed_by: workerId, status: 'pending' }).update({ claimed_by: null, claim_expires_at: null });
+  await knex('file_distributions').where({ batch_id: batchId, claimed_by: workerId }).whereNotNull('claim_expires_at').update({ claim_expires_at: null });
 }
 
 /**

@@ -26,6 +26,9 @@ const USAGE = 'use sqlite:PATH or mysql://user:pass@host:port/db';
  * between the first `:` of the user info and the last `@` is hidden, so a password
  * holding `@`, `/` or `:` never leaks.
  */
+/** MySQL/MariaDB: several processes, on several machines, can claim rows of one batch (SKIP LOCKED); a SQLite file cannot. */
+export const sharesClaims = (db: string): boolean => db.startsWith('mysql');
+
 export function redactDbUrl(url: string): string {
   return url.replace(/^([a-z][\w+.-]*:\/\/[^:/@]*):.*@/is, '$1:***@');
 }

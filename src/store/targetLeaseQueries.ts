@@ -20,15 +20,17 @@ export async function renewTargets(knex: Knex, batchId: string, workerId: string
 }
 
 /**
- * Take up to `n` free or expired targets: one short transaction, candidates locked with
- * SKIP LOCKED so workers taking targets at the same moment never wait on each other.
+ * Take up to `n` free or expired targets among this worker's own (a batch planned again
+ * with other targets keeps the old ones' rows): one short transaction, candidates locked
+ * with SKIP LOCKED so workers taking targets at the same moment never wait on each other.
  */
-export async function takeTargets(knex: Knex, batchId: string, workerId: string, n: number, leaseMs: number): Promise<string[]> {
-  if (n <= 0) return [];
+export async function takeTargets(knex: Knex, batchId: string, workerId: string, n: number, leaseMs: number, among: readonly string[]): Promise<string[]> {
+  if (n <= 0 || among.length === 0) return [];
   return knex.transaction(async (trx) => {
     const now = Date.now();
     const free = (await trx('target_leases')
       .where({ batch_id: batchId })
+      .whereIn('target_key', among.map(keyOf))
       .where((q) => q.whereNull('holder').orWhere('expires_at', '<', now))
       .orderBy('target_key')
       .limit(n)

@@ -46,11 +46,20 @@ export async function findWorkers(knex: Knex, ids: readonly string[]): Promise<W
  * per worker; SKIP LOCKED so two pruners never wait on each other. Resolves to the ids.
  */
 export async function pruneDeadWorkers(knex: Knex, batchId: string, aliveMs: number): Promise<string[]> {
-  const dead = (await knex('workers').where({ batch_id: batchId }).whereNull('stopped_at').where('heartbeat_at', '<=', Date.now() - aliveMs).pluck('id')) as string[];
+  return prune(knex, batchId, (q) => q.where('heartbeat_at', '<=', Date.now() - aliveMs));
+}
+
+/** Prune workers known gone another way (their pid is gone on this host), whatever their heartbeat says. */
+export async function pruneWorkers(knex: Knex, batchId: string, ids: readonly string[]): Promise<string[]> {
+  return ids.length === 0 ? [] : prune(knex, batchId, (q) => q.whereIn('id', ids));
+}
+
+async function prune(knex: Knex, batchId: string, gone: (q: Knex.QueryBuilder) => Knex.QueryBuilder): Promise<string[]> {
+  const dead = (await gone(knex('workers').where({ batch_id: batchId }).whereNull('stopped_at')).pluck('id')) as string[];
   const pruned: string[] = [];
   for (const id of dead) {
     await knex.transaction(async (trx) => {
-      const still = await trx('workers').where({ id }).whereNull('stopped_at').where('heartbeat_at', '<=', Date.now() - aliveMs).forUpdate().skipLocked().first('id');
+      const still = await gone(trx('workers').where({ id }).whereNull('stopped_at')).forUpdate().skipLocked().first('id');
       if (!still) return;
       await trx('file_distributions').where({ batch_id: batchId, claimed_by: id, status: 'pending' }).update({ claimed_by: null, claim_expires_at: null });
       await trx('target_leases').where({ batch_id: batchId, holder: id }).update({ holder: null, expires_at: null });

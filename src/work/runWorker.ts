@@ -11,11 +11,13 @@ import { recordResults } from '../operators/recordResults.js';
 import { emptyTally, tallyResults } from '../operators/tallyResults.js';
 import { uploadFiles } from '../operators/uploadFiles.js';
 import { probeTarget } from '../http/probeTarget.js';
+import { vegasLimit } from '../http/limits/vegasLimit.js';
 import { thisProcess } from '../runs/processAlive.js';
 import { claimFiles, type ClaimedAssignment } from '../sources/claimFiles.js';
 import { readBatchLease } from '../store/batchLeaseQueries.js';
 import { claimRows, pendingCount, releaseClaims } from '../store/claimQueries.js';
 import { openStore } from '../store/openStore.js';
+import { sharesClaims } from '../store/parseDbUrl.js';
 import { ensureTargetLeases } from '../store/targetLeaseQueries.js';
 import type { Store } from '../store/types.js';
 import { withDbRetry } from '../store/withDbRetry.js';
@@ -31,6 +33,8 @@ export interface WorkConfig extends UploadConfig {
   /** how long a claim, a target and a heartbeat last without renewal */
   leaseMs: number;
   follow: boolean;
+  /** the error a file missing under the root is settled with (default: not found under --root DIR) */
+  missingError?: string;
 }
 
 export interface WorkSummary extends Tally {
@@ -40,6 +44,8 @@ export interface WorkSummary extends Tally {
   /** results discarded because another worker held the row by then */
   lost: number;
   durationMs: number;
+  /** why the worker stopped early (status failed): the database stayed away, no target answered, --max-errors */
+  reason?: string;
 }
 
 export interface RunWorkerDeps {
@@ -51,6 +57,8 @@ export interface RunWorkerDeps {
   onStart?: (run: { fleet: HeldFleet; store: Store; config: WorkConfig; pending: () => Promise<{ pending: number; oldestMtimeMs: number | null }> }) => void;
   onTally?: (tally: Tally) => void;
   onResult?: (result: UploadResult) => void;
+  /** a target went down or came back up (the run's history) */
+  onTargetState?: (target: string, state: 'down' | 'up', at: number) => void;
 }
 
 /**
@@ -63,12 +71,12 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
   const logger = deps.logger ?? silentLogger();
   const t0 = Date.now();
   const { batchId } = config;
-  if (!config.db.startsWith('mysql')) throw new ConfigError(WORK_NEEDS_MYSQL);
+  if (!sharesClaims(config.db)) throw new ConfigError(WORK_NEEDS_MYSQL);
   const store = await openStore(config, logger, { poolMax: 6 });
   const me = thisProcess();
   let share: TargetShare | undefined;
   try {
-    await preflight(store, config);
+    const auditFormId = await preflight(store, config);
     await registerWorker(store.knex, batchId, me);
     await ensureTargetLeases(store.knex, batchId, config.targets);
     const claims = new Map<string, ClaimedAssignment>();
@@ -77,8 +85,9 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
     share = new TargetShare(store.knex, { batchId, workerId: me.id, targets: config.targets, leaseMs: config.leaseMs, logger, inFlight });
     const s: TargetShare = share;
     const fleet: HeldFleet = new HeldFleet(config.targets, () => s.held, () => s.closing, {
-      perTarget: config.perTarget, concurrency: config.concurrency, downAfter: config.downAfter, probeMs: config.probeMs,
-      probe: (t) => probeTarget(t, config.connectTimeoutMs), logger, batchId,
+      perTarget: config.perTarget, limit: config.adaptive ? () => vegasLimit({ max: config.perTarget }) : undefined, concurrency: config.concurrency,
+      downAfter: config.downAfter, probeMs: config.probeMs, maxWaitMs: config.maxWaitMs, onGiveUp: (reason) => stopEarly(reason),
+      probe: (t) => probeTarget(t, config.connectTimeoutMs), logger, batchId, onTargetState: deps.onTargetState,
     });
     await s.tick();
     deps.onStart?.({ fleet, store, config, pending: () => pendingOfBatch(store, batchId) });
@@ -98,6 +107,14 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
       },
     });
 
+    // the worker cannot usefully go on (no target answered, --max-errors): like a first signal,
+    // files in flight finish and the rest stay pending, but it ends failed
+    function stopEarly(reason: string) {
+      if (!stopper.stopEarly(reason)) return;
+      logger.error('worker_stopped', { event: 'worker_stopped', batchId, reason });
+      fleet.stop();
+    }
+
     const credits = new Subject<number>();
     const window = Math.max(4, 2 * config.perTarget * config.targets.length);
     const retry = { retryMs: config.dbRetryMs, logger, signal: stopper.abort };
@@ -106,7 +123,7 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
     try {
       await lastValueFrom(
         claimFiles({
-          root: config.dir, window, chunk: Math.max(2, config.perTarget * 2), follow: config.follow,
+          root: config.dir, window, chunk: Math.max(2, config.perTarget * 2), follow: config.follow, missing: config.missingError,
           claim: (limit) => withDbRetry(() => claimRows(store.knex, { batchId, workerId: me.id, limit, leaseMs: config.leaseMs, targets: s.open(), allTargets: config.targets }), { ...retry, what: 'claim' }),
           remaining: () => withDbRetry(() => pendingCount(store.knex, batchId), { ...retry, what: 'read' }),
         }, credits).pipe(
@@ -115,7 +132,7 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
           uploadFiles({ fleet, uploader, logger, batchId, retries: config.retries, signal: stopper.abort }),
           recordResults({
             store: fencedStore(store, { workerId: me.id, batchId, logger, tokenOf: (p) => claims.get(p)?.claim, onLost: (p) => lost.add(p) }),
-            batchId, processId: config.processId ?? null, logger, dbRetryMs: config.dbRetryMs, signal: stopper.abort,
+            batchId, processId: config.processId ?? null, auditFormId, logger, dbRetryMs: config.dbRetryMs, signal: stopper.abort,
           }),
           tap((r) => {
             claims.delete(r.file.path);
@@ -127,6 +144,7 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
           tap((t) => {
             tally = t;
             deps.onTally?.(t);
+            if (config.maxErrors !== undefined && t.failed >= config.maxErrors) stopEarly(`stopped after ${config.maxErrors} failed files (--max-errors)`);
           }),
           finalize(() => credits.complete()),
         ),
@@ -143,8 +161,9 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
       fleet.stop();
       await (stopper.abort.aborted ? uploader.destroy() : uploader.close());
     }
-    const status = failed ? 'failed' : stopper.interrupted ? 'interrupted' : tally.failed > 0 ? 'completed_with_failures' : 'completed';
-    const summary: WorkSummary = { batchId, worker: me.id, status, ...tally, lost: lost.size, durationMs: Date.now() - t0 };
+    const reason = failed !== undefined ? describeError(failed) : stopper.reason;
+    const status = reason !== undefined ? 'failed' : stopper.interrupted ? 'interrupted' : tally.failed > 0 ? 'completed_with_failures' : 'completed';
+    const summary: WorkSummary = { batchId, worker: me.id, status, ...tally, lost: lost.size, durationMs: Date.now() - t0, ...(reason !== undefined && { reason }) };
     logger.info('worker_complete', { event: 'worker_complete', ...summary });
     return summary;
   } finally {
@@ -157,8 +176,17 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
   }
 }
 
-/** Before anything is claimed: a batch that exists, no `upload` holding it, a root that holds its files. */
-async function preflight(store: Store, config: WorkConfig): Promise<void> {
+/**
+ * Before anything is claimed: a batch that exists, no `upload` holding it, a root that
+ * holds its files, a known --process-id (resolves to its audit form id).
+ */
+async function preflight(store: Store, config: WorkConfig): Promise<number | null> {
+  let auditFormId: number | null = null;
+  if (config.processId !== undefined) {
+    const proc = await store.lookupProcess(config.processId);
+    if (!proc) throw new ConfigError(`unknown --process-id ${config.processId}`);
+    auditFormId = proc.auditFormId;
+  }
   const batch = await store.getBatch(config.batchId);
   if (!batch) throw new ConfigError(`no batch "${config.batchId}": plan it first (fanout plan <dir> --batch-id ${config.batchId} …)`);
   const lease = await readBatchLease(store.knex, config.batchId);
@@ -169,6 +197,7 @@ async function preflight(store: Store, config: WorkConfig): Promise<void> {
   if (sample.length > 0 && !sample.some((p) => existsSync(path.join(config.dir, ...p.split('/'))))) {
     throw new ConfigError(`--root "${config.dir}" does not hold the batch's files (no "${sample[0]}" under it): check where this machine mounts the tree`);
   }
+  return auditFormId;
 }
 
 /** The last worker out writes the batch's end: counts across every worker. */

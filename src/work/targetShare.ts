@@ -46,7 +46,7 @@ export class TargetShare {
         this.closing.delete(t); // wanted again before it was handed over
         open.push(t);
       }
-      for (const t of await takeTargets(knex, o.batchId, o.workerId, fair - open.length, o.leaseMs)) {
+      for (const t of await takeTargets(knex, o.batchId, o.workerId, fair - open.length, o.leaseMs, o.targets)) {
         this.held.add(t);
         o.logger.info('target_taken', { event: 'target_taken', batchId: o.batchId, target: t });
       }

@@ -1,6 +1,8 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
+import { createLogger, type Logger } from '../../src/logger.js';
 import { startReceiver, type Receiver, type ReceiverOptions } from '../../src/http/server.js';
 
 export interface ReceiverFleet {
@@ -42,4 +44,23 @@ export async function readTree(dir: string): Promise<Map<string, Buffer>> {
   };
   await walk('');
   return tree;
+}
+
+/**
+ * A receiver logger that counts, per relative path, the uploads stored (its `receive_stored`
+ * lines): a file sent twice counts 2, even when both went to one host and the second overwrote the first.
+ */
+export function storedCounter(): { logger: Logger; counts: Map<string, number> } {
+  const counts = new Map<string, number>();
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString().split('\n')) {
+        if (!line.includes('receive_stored')) continue;
+        const p = (JSON.parse(line) as { path: string }).path;
+        counts.set(p, (counts.get(p) ?? 0) + 1);
+      }
+      done();
+    },
+  });
+  return { logger: createLogger({ stream, level: 'info' }), counts };
 }

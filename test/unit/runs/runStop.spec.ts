@@ -17,6 +17,19 @@ describe('runStop', () => {
     s.dispose();
   });
 
+  it('should stop early once, keeping the first reason, not as an interruption, and not once interrupted', () => {
+    const s = runStop({ graceMs: 60_000, onStop: () => undefined });
+    expect(s.stopEarly('no target answered')).to.equal(true);
+    expect(s.stopEarly('--max-errors')).to.equal(false);
+    expect([s.stopped.aborted, s.interrupted, s.abort.aborted, s.reason]).to.deep.equal([true, false, false, 'no target answered']);
+    s.dispose();
+    const stop = AbortSignal.abort();
+    const late = runStop({ graceMs: 60_000, stop, onStop: () => undefined });
+    expect(late.stopEarly('--max-errors'), 'already interrupted').to.equal(false);
+    expect(late.reason).to.equal(undefined);
+    late.dispose();
+  });
+
   it('should abort at once on the second signal, and honour signals already aborted when it starts', () => {
     const stop = AbortSignal.abort();
     const abort = new AbortController();
