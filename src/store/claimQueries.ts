@@ -20,6 +20,11 @@ export interface ClaimOptions {
   targets: readonly string[];
   /** every target with a lease row: a row naming one of these but not ours is another worker's */
   allTargets: readonly string[];
+  /**
+   * Measurement only (the workers benchmark, FANOUT_CLAIM_LOCKS=1): called with the InnoDB
+   * rows this claim's transaction holds locked, read with one more query before it commits.
+   */
+  onRowsLocked?: (rows: number) => void;
 }
 
 /**
@@ -46,6 +51,10 @@ export async function claimRows(knex: Knex, o: ClaimOptions): Promise<ClaimedRow
     await trx('file_distributions')
       .whereIn('id', ids)
       .update({ claimed_by: o.workerId, claim_token: trx.raw('claim_token + 1'), claim_expires_at: now + o.leaseMs });
+    if (o.onRowsLocked && (trx.client as Knex.Client).dialect === 'mysql') {
+      const [rows] = (await trx.raw('SELECT trx_rows_locked AS n FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id = CONNECTION_ID()')) as [{ n: unknown }[]];
+      o.onRowsLocked(Number(rows[0]?.n ?? 0));
+    }
     const rows = await trx('file_distributions').whereIn('id', ids).orderBy('id').select('id', 'file_path', 'file_name', 'target', 'size_bytes', 'mtime_ms', 'claim_token');
     return rows.map((r: Record<string, unknown>) => ({
       id: Number(r.id), filePath: String(r.file_path), fileName: String(r.file_name), target: r.target === null ? null : String(r.target),
