@@ -16,7 +16,7 @@
 // Part `claims` (no root needed, loopback): CLAIM_FILES files of CLAIM_KB KiB, one worker. The claim
 // overhead is the worker's CPU time (user+sys) minus that of `fanout upload` sending the same files to
 // the same receivers with the same database (same record writes, no claims), over the worker's CPU time.
-// A third, shorter run (LOCK_FILES) sets FANOUT_CLAIM_LOCKS=1 to read the rows each claim holds locked.
+// A third, shorter run (LOCK_FILES, 2 workers) sets FANOUT_CLAIM_LOCKS=1 to read the row locks each claim holds.
 //
 // Database counters: MariaDB's per-user statistics (`userstat`, switched on for the run and back off
 // after) for a user of our own, fanout_bench (created, dropped on exit), so other clients of the same
@@ -159,7 +159,7 @@ const q = async (sql, args) => (await admin.query(sql, args))[0];
 const [{ socket, userstat }] = await q('SELECT @@socket AS socket, @@userstat AS userstat');
 await q(`CREATE USER IF NOT EXISTS '${USER}'@'localhost', '${USER}'@'127.0.0.1'`);
 await q(`GRANT ALL ON \`${DB}\`.* TO '${USER}'@'localhost', '${USER}'@'127.0.0.1'`);
-// PROCESS: FANOUT_CLAIM_LOCKS=1 reads the claim's own row in information_schema.INNODB_TRX
+// PROCESS: FANOUT_CLAIM_LOCKS=1 reads the claim's own transaction in SHOW ENGINE INNODB STATUS
 await q(`GRANT PROCESS ON *.* TO '${USER}'@'localhost', '${USER}'@'127.0.0.1'`);
 await q('SET GLOBAL userstat = 1');
 undo.push(() => {
@@ -369,7 +369,7 @@ try {
       }
     }
     const lc = lk.claims;
-    md.push('', `Rows locked (2 workers, ${LOCK_FILES} files, FANOUT_CLAIM_LOCKS=1: one more query per claim reads the claim transaction's trx_rows_locked before it commits): ok=${lk.ok}, ${lc.claims} claims took ${lc.rows} rows and held ${lc.rowsLocked ?? '–'} row locks: ${f1((lc.rowsLocked ?? NaN) / Math.max(1, lc.claims), 2)} per claim, ${f1((lc.rowsLocked ?? NaN) / Math.max(1, lc.rows), 2)} per claimed file; lock waits server-wide during the run: ${lk.db.Innodb_row_lock_waits}.`);
+    md.push('', `Rows locked (2 workers, ${LOCK_FILES} files, FANOUT_CLAIM_LOCKS=1: each claim reads its own transaction's row locks in SHOW ENGINE INNODB STATUS before it commits): ok=${lk.ok}, ${lc.claims} claims took ${lc.rows} rows and held ${lc.rowsLocked ?? '–'} row locks: ${f1((lc.rowsLocked ?? NaN) / Math.max(1, lc.claims), 2)} per claim, ${f1((lc.rowsLocked ?? NaN) / Math.max(1, lc.rows), 2)} per claimed file; lock waits server-wide during the run: ${lk.db.Innodb_row_lock_waits}.`);
     results.push(...rows.flat(), lk);
   }
 } finally {

@@ -10,7 +10,7 @@ export interface ClaimTimesSummary {
   p50Ms: number;
   p95Ms: number;
   maxMs: number;
-  /** InnoDB rows the claim transactions held locked, summed: only with FANOUT_CLAIM_LOCKS=1 */
+  /** InnoDB row locks the claim transactions held, summed: only with FANOUT_CLAIM_LOCKS=1 */
   rowsLocked?: number;
 }
 
