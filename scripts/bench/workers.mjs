@@ -23,7 +23,7 @@
 // server don't count; InnoDB lock waits are server-wide (SHOW GLOBAL STATUS): other clients do count.
 //
 // env: PARTS="scale claims"   WORKERS="1 2 4"   REPEAT=1 (interleaved)
-//      FILES=600 SIZE_KB=1024   RATE=100mbit DELAY=2ms   RECEIVERS=4 PER_TARGET=2 LEASE_MS=1500
+//      FILES=1800 SIZE_KB=1024   RATE=100mbit DELAY=2ms   RECEIVERS=4 PER_TARGET=2 LEASE_MS=1500
 //      CLAIM_FILES=10000 CLAIM_KB=64 LOCK_FILES=2000
 //      FANOUT_MYSQL_ADMIN=mysql://root@127.0.0.1:3306 (a user that may create users and databases)
 //      BENCH_DB=fanout_workers_bench (dropped and re-created before each run)   BENCH_OUT=bench-results
@@ -48,7 +48,7 @@ const num = (name, dflt) => {
 };
 const PARTS = (e.PARTS ?? 'scale claims').split(/[\s,]+/).filter(Boolean);
 const WORKERS = (e.WORKERS ?? '1 2 4').split(/[\s,]+/).filter(Boolean).map(Number);
-const REPEAT = num('REPEAT', 1), FILES = num('FILES', 600), SIZE_KB = num('SIZE_KB', 1024);
+const REPEAT = num('REPEAT', 1), FILES = num('FILES', 1800), SIZE_KB = num('SIZE_KB', 1024);
 const RATE = e.RATE ?? '100mbit', DELAY = e.DELAY ?? '2ms';
 const RECEIVERS = num('RECEIVERS', 4), PER_TARGET = num('PER_TARGET', 2), LEASE_MS = num('LEASE_MS', 1500);
 const CLAIM_FILES = num('CLAIM_FILES', 10000), CLAIM_KB = num('CLAIM_KB', 64), LOCK_FILES = num('LOCK_FILES', 2000);
