@@ -3,7 +3,7 @@
 import root from '../../eslint.config.js';
 
 const node = Object.fromEntries(
-  ['process', 'console', 'Buffer', 'performance', 'URL', 'setTimeout', 'clearTimeout'].map((k) => [k, 'readonly']),
+  ['process', 'console', 'Buffer', 'performance', 'URL', 'setTimeout', 'clearTimeout', 'fetch'].map((k) => [k, 'readonly']),
 );
 
 export default [

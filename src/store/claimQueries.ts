@@ -20,6 +20,11 @@ export interface ClaimOptions {
   targets: readonly string[];
   /** every target with a lease row: a row naming one of these but not ours is another worker's */
   allTargets: readonly string[];
+  /**
+   * Measurement only (the workers benchmark, FANOUT_CLAIM_LOCKS=1): called with the InnoDB
+   * row locks this claim's transaction holds, read with two more queries before it commits.
+   */
+  onRowsLocked?: (rows: number) => void;
 }
 
 /**
@@ -46,12 +51,25 @@ export async function claimRows(knex: Knex, o: ClaimOptions): Promise<ClaimedRow
     await trx('file_distributions')
       .whereIn('id', ids)
       .update({ claimed_by: o.workerId, claim_token: trx.raw('claim_token + 1'), claim_expires_at: now + o.leaseMs });
+    if (o.onRowsLocked && (trx.client as Knex.Client).dialect === 'mysql') o.onRowsLocked(await rowsLockedHere(trx));
     const rows = await trx('file_distributions').whereIn('id', ids).orderBy('id').select('id', 'file_path', 'file_name', 'target', 'size_bytes', 'mtime_ms', 'claim_token');
     return rows.map((r: Record<string, unknown>) => ({
       id: Number(r.id), filePath: String(r.file_path), fileName: String(r.file_name), target: r.target === null ? null : String(r.target),
       sizeBytes: Number(r.size_bytes), mtimeMs: Number(r.mtime_ms), token: Number(r.claim_token),
     }));
   });
+}
+
+/**
+ * The row locks this MySQL/MariaDB transaction holds, from SHOW ENGINE INNODB STATUS (live;
+ * information_schema.INNODB_TRX is a copy refreshed at most every 100 ms, mostly without a
+ * transaction this short). Needs the PROCESS privilege; heavy: measurement only.
+ */
+async function rowsLockedHere(trx: Knex.Transaction): Promise<number> {
+  const [[{ id }]] = (await trx.raw('SELECT CONNECTION_ID() AS id')) as [[{ id: unknown }]];
+  const [[status]] = (await trx.raw('SHOW ENGINE INNODB STATUS')) as [[{ Status: string }]];
+  const mine = status.Status.split('---TRANSACTION').find((t) => new RegExp(`thread id ${Number(id)},`).test(t));
+  return Number(/(\d+) row lock\(s\)/.exec(mine ?? '')?.[1] ?? Number.NaN);
 }
 
 /** Push on the expiry of every claim this worker holds. */

@@ -25,6 +25,7 @@ import { registerWorker, stopWorker } from '../store/workerQueries.js';
 import type { Tally, UploadResult } from '../types.js';
 import { fencedStore } from './fencedStore.js';
 import { HeldFleet } from './heldFleet.js';
+import { ClaimTimes } from './claimTimes.js';
 import { TargetShare } from './targetShare.js';
 
 export const WORK_NEEDS_MYSQL = '`fanout work` needs MySQL/MariaDB (--db mysql://…): a SQLite file is one machine\'s store, not one several machines can share; use `fanout upload --resume` there';
@@ -119,12 +120,16 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
     const window = Math.max(4, 2 * config.perTarget * config.targets.length);
     const retry = { retryMs: config.dbRetryMs, logger, signal: stopper.abort };
     let tally = emptyTally(config.targets);
+    const claimTimes = new ClaimTimes();
+    const onRowsLocked = process.env.FANOUT_CLAIM_LOCKS === '1' ? (n: number) => claimTimes.addLocked(n) : undefined;
     let failed: unknown;
     try {
       await lastValueFrom(
         claimFiles({
           root: config.dir, window, chunk: Math.max(2, config.perTarget * 2), follow: config.follow, missing: config.missingError,
-          claim: (limit) => withDbRetry(() => claimRows(store.knex, { batchId, workerId: me.id, limit, leaseMs: config.leaseMs, targets: s.open(), allTargets: config.targets }), { ...retry, what: 'claim' }),
+          claim: (limit) => withDbRetry(() => timedClaim(claimTimes, () => claimRows(store.knex, {
+            batchId, workerId: me.id, limit, leaseMs: config.leaseMs, targets: s.open(), allTargets: config.targets, onRowsLocked,
+          })), { ...retry, what: 'claim' }),
           remaining: () => withDbRetry(() => pendingCount(store.knex, batchId), { ...retry, what: 'read' }),
         }, credits).pipe(
           takeUntil(whenAborted(stopper.stopped)),
@@ -164,7 +169,7 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
     const reason = failed !== undefined ? describeError(failed) : stopper.reason;
     const status = reason !== undefined ? 'failed' : stopper.interrupted ? 'interrupted' : tally.failed > 0 ? 'completed_with_failures' : 'completed';
     const summary: WorkSummary = { batchId, worker: me.id, status, ...tally, lost: lost.size, durationMs: Date.now() - t0, ...(reason !== undefined && { reason }) };
-    logger.info('worker_complete', { event: 'worker_complete', ...summary });
+    logger.info('worker_complete', { event: 'worker_complete', ...summary, claims: claimTimes.summary() });
     return summary;
   } finally {
     // a clean stop gives everything back at once; a crash leaves it to expire and be pruned
@@ -174,6 +179,14 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
     await settleBatch(store, batchId).catch(() => undefined);
     await store.close().catch(() => undefined);
   }
+}
+
+/** One claim transaction, timed: its wall time and the rows it took go into `times`. */
+async function timedClaim<T extends unknown[]>(times: ClaimTimes, claim: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  const rows = await claim();
+  times.add(performance.now() - t0, rows.length);
+  return rows;
 }
 
 /**

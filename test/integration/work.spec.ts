@@ -92,6 +92,17 @@ describe('fanout work: three workers, one killed (MariaDB)', function () {
     victim.kill('SIGKILL');
     const [a, , c] = await Promise.all(workers.map((w) => w.done));
     for (const r of [a, c]) expect(r.code, r.stderr.slice(-2000)).to.equal(0);
+    // each worker's log ends with what its claims cost: every file it finished came from one
+    for (const r of [a, c]) {
+      const done = r.stderr.split('\n').filter((l) => l.includes('"worker_complete"')).map((l) => JSON.parse(l) as { uploaded: number; claims: { claims: number; rows: number; totalMs: number; p50Ms: number; p95Ms: number; maxMs: number } });
+      expect(done, 'one worker_complete line').to.have.length(1);
+      const { uploaded, claims } = done[0];
+      expect(claims.claims).to.be.above(0);
+      expect(claims.rows).to.be.at.least(uploaded);
+      expect(claims.totalMs).to.be.above(0);
+      expect(claims.p50Ms).to.be.at.most(claims.p95Ms);
+      expect(claims.p95Ms).to.be.at.most(claims.maxMs);
+    }
     const counts = await store.countFiles('w3');
     expect(counts).to.include({ total: tree.files.size, uploaded: tree.files.size, pending: 0, failed: 0 });
     expect(await store.countCalls('w3')).to.equal(tree.files.size);
