@@ -15,6 +15,10 @@ type WatchArgs = Omit<RawUploadArgs, 'dir'> & {
 };
 
 const PREFIX = /^[A-Za-z0-9._]([A-Za-z0-9._-]{0,43})$/;
+/** a watch's batches are `<prefix>-<time>`, within a batch id's 64 characters */
+export function checkPrefix(prefix: string): void {
+  if (!PREFIX.test(prefix)) throw new ConfigError(`bad --batch-prefix "${prefix}": use 1-44 of A-Z a-z 0-9 . _ - (not starting with -)`);
+}
 /** `1h`, `30m`, `90s`, or plain seconds */
 const duration = (name: string) => (v: unknown): number => {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$/.exec(String(v));
@@ -41,7 +45,7 @@ export function watchCommand(ctx: CliContext): CommandModule<object, WatchArgs> 
         if (v !== undefined && v !== false) throw new ConfigError(`\`fanout watch\` takes no --${flag}${flag === 'batch-id' ? ': its batches are named from --batch-prefix' : ''}`);
       }
       const prefix = argv.batchPrefix ?? defaultPrefix(argv.dir as string);
-      if (!PREFIX.test(prefix)) throw new ConfigError(`bad --batch-prefix "${prefix}": use 1-44 of A-Z a-z 0-9 . _ - (not starting with -)`);
+      checkPrefix(prefix);
       const config = await normaliseUploadConfig({ ...argv, dir: argv.dir as string }, ctx.env);
       const logger = commandLogger(ctx, config, argv.logFormat);
       const metrics = await serveMetricsIfAsked(argv.metricsPort, logger);

@@ -16,11 +16,13 @@ import { claimFiles, type ClaimedAssignment } from '../sources/claimFiles.js';
 import { readBatchLease } from '../store/batchLeaseQueries.js';
 import { claimRows, pendingCount, releaseClaims } from '../store/claimQueries.js';
 import { openStore } from '../store/openStore.js';
+import { pendingOfWatch } from '../store/watchQueries.js';
 import { ensureTargetLeases } from '../store/targetLeaseQueries.js';
 import type { Store } from '../store/types.js';
 import { withDbRetry } from '../store/withDbRetry.js';
 import { registerWorker, stopWorker } from '../store/workerQueries.js';
 import type { Tally, UploadResult } from '../types.js';
+import { followWatch, type WorkPass, type WorkPassOptions } from './followWatch.js';
 import { fencedStore } from './fencedStore.js';
 import { HeldFleet } from './heldFleet.js';
 import { TargetShare } from './targetShare.js';
@@ -31,14 +33,16 @@ export interface WorkConfig extends UploadConfig {
   /** how long a claim, a target and a heartbeat last without renewal */
   leaseMs: number;
   follow: boolean;
+  /** work a watch's batches (`<prefix>-<time>`) in place of the one `batchId`, moving on as they roll */
+  prefix?: string;
 }
 
-export interface WorkSummary extends Tally {
+export interface WorkSummary extends WorkPass {
+  /** the batch; following a watch, the last one worked */
   batchId: string;
-  worker: string;
-  status: 'completed' | 'completed_with_failures' | 'interrupted' | 'failed';
-  /** results discarded because another worker held the row by then */
-  lost: number;
+  /** following a watch: its prefix, and the batches worked, in order */
+  prefix?: string;
+  batches?: string[];
   durationMs: number;
 }
 
@@ -57,18 +61,52 @@ export interface RunWorkerDeps {
  * `fanout work`: one worker of a planned batch. Registers, takes its share of the targets,
  * claims pending rows and sends them through the same upload and record stages as
  * `upload` (the claimed rows are the source in place of the walker), and ends once the
- * batch has nothing pending (or keeps polling with `follow`).
+ * batch has nothing pending (or keeps polling with `follow`). With a `prefix`, a worker of
+ * a watch: one such pass per batch of the watch, moving on as they roll (followWatch).
  */
 export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): Promise<WorkSummary> {
   const logger = deps.logger ?? silentLogger();
   const t0 = Date.now();
-  const { batchId } = config;
   if (!config.db.startsWith('mysql')) throw new ConfigError(WORK_NEEDS_MYSQL);
   const store = await openStore(config, logger, { poolMax: 6 });
+  try {
+    if (config.prefix !== undefined) {
+      const prefix = config.prefix;
+      const followed = await followWatch(store.knex, {
+        prefix, targets: config.targets, follow: config.follow, stop: deps.stop, logger, retry: { retryMs: config.dbRetryMs, logger, signal: deps.abort },
+        settle: (batchId) => settleBatch(store, batchId),
+        pass: (batchId, pass) => workBatch(store, { ...config, batchId }, { ...deps, logger, pending: () => pendingOfWatch(store.knex, prefix) }, pass),
+      });
+      const summary: WorkSummary = { batchId: followed.batches.at(-1) ?? prefix, prefix, batches: followed.batches, ...followed.pass, durationMs: Date.now() - t0 };
+      logger.info('worker_follow_complete', { event: 'worker_follow_complete', ...summary });
+      return summary;
+    }
+    await preflight(store, config);
+    const pass = await workBatch(store, config, { ...deps, logger, pending: () => pendingOfBatch(store, config.batchId) }, { follow: config.follow, from: emptyTally(config.targets), settle: true });
+    return { batchId: config.batchId, ...pass, durationMs: Date.now() - t0 };
+  } finally {
+    await store.close().catch(() => undefined);
+  }
+}
+
+/**
+ * One worker's pass over one batch: registers (a fresh worker id), takes its share of the
+ * targets, claims and uploads until the batch has nothing pending and `follow` says no
+ * more may come (or a stop), then gives everything back and, if `settle` says so and
+ * nothing is pending, writes the batch's end.
+ */
+async function workBatch(
+  store: Store,
+  config: WorkConfig,
+  deps: RunWorkerDeps & { logger: Logger; pending: () => Promise<{ pending: number; oldestMtimeMs: number | null }> },
+  opts: WorkPassOptions,
+): Promise<WorkPass> {
+  const { logger } = deps;
+  const t0 = Date.now();
+  const { batchId } = config;
   const me = thisProcess();
   let share: TargetShare | undefined;
   try {
-    await preflight(store, config);
     await registerWorker(store.knex, batchId, me);
     await ensureTargetLeases(store.knex, batchId, config.targets);
     const claims = new Map<string, ClaimedAssignment>();
@@ -81,7 +119,7 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
       probe: (t) => probeTarget(t, config.connectTimeoutMs), logger, batchId,
     });
     await s.tick();
-    deps.onStart?.({ fleet, store, config, pending: () => pendingOfBatch(store, batchId) });
+    deps.onStart?.({ fleet, store, config, pending: deps.pending });
     logger.info('worker_start', { event: 'worker_start', batchId, worker: me.id, host: me.host, pid: me.pid, root: config.dir, targets: [...s.held], leaseMs: config.leaseMs });
     const uploader = new Uploader(config.targets, {
       batchId, perTarget: config.perTarget, token: config.token, connectTimeoutMs: config.connectTimeoutMs,
@@ -101,12 +139,14 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
     const credits = new Subject<number>();
     const window = Math.max(4, 2 * config.perTarget * config.targets.length);
     const retry = { retryMs: config.dbRetryMs, logger, signal: stopper.abort };
-    let tally = emptyTally(config.targets);
+    const follow = opts.follow;
+    let tally = opts.from;
     let failed: unknown;
     try {
       await lastValueFrom(
         claimFiles({
-          root: config.dir, window, chunk: Math.max(2, config.perTarget * 2), follow: config.follow,
+          root: config.dir, window, chunk: Math.max(2, config.perTarget * 2),
+          follow: typeof follow === 'function' ? () => withDbRetry(follow, { ...retry, what: 'read' }) : follow,
           claim: (limit) => withDbRetry(() => claimRows(store.knex, { batchId, workerId: me.id, limit, leaseMs: config.leaseMs, targets: s.open(), allTargets: config.targets }), { ...retry, what: 'claim' }),
           remaining: () => withDbRetry(() => pendingCount(store.knex, batchId), { ...retry, what: 'read' }),
         }, credits).pipe(
@@ -123,7 +163,7 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
           }),
           filter((r) => !lost.has(r.file.path)),
           tap((r) => deps.onResult?.(r)),
-          tallyResults(config.targets),
+          tallyResults(config.targets, opts.from),
           tap((t) => {
             tally = t;
             deps.onTally?.(t);
@@ -144,16 +184,15 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
       await (stopper.abort.aborted ? uploader.destroy() : uploader.close());
     }
     const status = failed ? 'failed' : stopper.interrupted ? 'interrupted' : tally.failed > 0 ? 'completed_with_failures' : 'completed';
-    const summary: WorkSummary = { batchId, worker: me.id, status, ...tally, lost: lost.size, durationMs: Date.now() - t0 };
-    logger.info('worker_complete', { event: 'worker_complete', ...summary });
-    return summary;
+    const pass: WorkPass = { worker: me.id, status, ...tally, lost: lost.size };
+    logger.info('worker_complete', { event: 'worker_complete', batchId, ...pass, durationMs: Date.now() - t0 });
+    return pass;
   } finally {
     // a clean stop gives everything back at once; a crash leaves it to expire and be pruned
     await releaseClaims(store.knex, batchId, me.id).catch(() => undefined);
     await share?.releaseAll().catch(() => undefined);
     await stopWorker(store.knex, me.id).catch(() => undefined);
-    await settleBatch(store, batchId).catch(() => undefined);
-    await store.close().catch(() => undefined);
+    if (opts.settle === true || (opts.settle !== false && (await opts.settle().catch(() => false)))) await settleBatch(store, batchId).catch(() => undefined);
   }
 }
 
@@ -172,7 +211,7 @@ async function preflight(store: Store, config: WorkConfig): Promise<void> {
 }
 
 /** The last worker out writes the batch's end: counts across every worker. */
-async function settleBatch(store: Store, batchId: string): Promise<void> {
+export async function settleBatch(store: Store, batchId: string): Promise<void> {
   if ((await pendingCount(store.knex, batchId)) > 0) return;
   const c = await store.countFiles(batchId);
   await store.updateBatch(batchId, {

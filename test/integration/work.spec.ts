@@ -1,7 +1,8 @@
 import { expect } from 'chai';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createStore } from '../../src/store/createStore.js';
 import type { Store } from '../../src/store/types.js';
 import { cli, spawnCli } from '../helpers/cli.js';
@@ -10,7 +11,7 @@ import { assertInvariants } from '../helpers/invariants.js';
 import { readTree, startReceivers, type ReceiverFleet } from '../helpers/receivers.js';
 import { until } from '../helpers/runs.js';
 import { TcpProxy } from '../helpers/tcpProxy.js';
-import { makeTree, type Tree } from '../helpers/tree.js';
+import { makeTree, sha256, type Tree } from '../helpers/tree.js';
 
 forEachDatabase('fanout plan', (ctx) => {
   let tree: Tree;
@@ -192,5 +193,87 @@ describe('fanout upload --resume beside live workers (MariaDB)', function () {
     const w = await worker.done;
     expect(w.code, w.stderr.slice(-2000)).to.equal(0);
     await assertInvariants(store, 'mixed', tree, fx.targets(), { complete: true });
+  });
+});
+
+describe('fanout work --batch-prefix --follow: workers on a watch\'s rolling batches (MariaDB)', function () {
+  this.timeout(120_000);
+  const fx = mariadbFixture(0, 2, { slots: 2, delayMs: 5 });
+
+  it('should move on as the watch rolls: files planned across several batches all uploaded and recorded once, rolled batches closed, exit 130 on SIGINT', async () => {
+    const { mysql, fleet, tree, store } = fx;
+    const db = mysql!.url;
+    const files = new Map(tree.files); // the awkward names, there before the watch starts
+    const write = async (from: number, n: number) => {
+      for (let i = from; i < from + n; i++) {
+        const rel = `in/call_${String(i).padStart(3, '0')}.wav`;
+        const body = Buffer.from(`recording ${i} `.repeat(50 + i));
+        await mkdir(path.join(tree.dir, 'in'), { recursive: true });
+        await writeFile(path.join(tree.dir, rel), body);
+        files.set(rel, sha256(body));
+      }
+    };
+    // the watch only plans, into batches of at most 8 files; the worker (started once the watch is up) uploads
+    const watch = spawnCli(['watch', tree.dir, '--target', fleet.urls.join(','), '--db', db, '--batch-prefix', 'fw', '--plan-only',
+      '--min-age', '0.2', '--rescan-s', '1', '--batch-max-files', '8', '--log-level', 'warn']);
+    let worker: ReturnType<typeof spawnCli> | undefined;
+    try {
+      const end = Date.now() + 30_000;
+      while (!(await store.knex('workers').where({ id: 'watch:fw' }).first('id').catch(() => undefined))) {
+        if (Date.now() > end || watch.exitCode !== null) throw new Error(`the watch did not start: ${(await watch.done).stderr}`);
+        await sleep(100);
+      }
+      worker = spawnCli(['work', '--batch-prefix', 'fw', '--follow', '--root', tree.dir, '--db', db, '--per-target', '2', '--lease-ms', '3000', '--json']);
+      const w0 = worker;
+      const uploaded = async () => Number(((await store.knex('file_distributions').where('status', 'uploaded').count({ n: '*' })) as { n: unknown }[])[0].n);
+      const waitFor = async (n: number, what: string) => {
+        const end = Date.now() + 60_000;
+        while ((await uploaded()) < n) {
+          if (Date.now() > end || w0.exitCode !== null) throw new Error(`timed out waiting for ${what}: ${await uploaded()} uploaded; worker: ${w0.exitCode} ${(w0.exitCode === null ? '' : (await w0.done).stderr).slice(-2000)}`);
+          await sleep(100);
+        }
+      };
+      // the worker registers on the watch once it has a batch; files keep coming while it works
+      for (let k = 0; k < 5; k++) {
+        await write(k * 10, 10);
+        await sleep(400);
+      }
+      await waitFor(files.size, `the first ${files.size} files`);
+      // idle for a while on the newest batch, then more files: the watch rolls (the batch is full) and the worker follows
+      await sleep(1500);
+      await write(50, 12);
+      await waitFor(files.size, `all ${files.size} files`);
+      worker.kill('SIGINT');
+      const w = await w0.done;
+      expect(w.code, w.stderr.slice(-2000)).to.equal(130);
+      const summary = JSON.parse(w.stdout) as { status: string; uploaded: number; prefix: string; batches: string[] };
+      expect(summary).to.include({ status: 'interrupted', uploaded: files.size, prefix: 'fw' });
+      watch.kill('SIGINT');
+      expect((await watch.done).code).to.equal(130);
+
+      const batches = (await store.knex('batches').where('id', 'like', 'fw-%').orderBy('id').pluck('id')) as string[];
+      expect(batches.length, 'the watch rolled').to.be.at.least(8);
+      expect(summary.batches, 'the worker worked every batch, in order').to.deep.equal(batches);
+      // every file: one row, in one batch, uploaded; DESIGN's invariants batch by batch, no file sent twice
+      const rows = (await store.knex('file_distributions').select('batch_id', 'file_path', 'status')) as { batch_id: string; file_path: string; status: string }[];
+      expect(rows.map((r) => r.file_path).sort()).to.deep.equal([...files.keys()].sort());
+      expect(rows.filter((r) => r.status !== 'uploaded')).to.deep.equal([]);
+      for (const b of batches) {
+        const mine = new Map([...files].filter(([p]) => rows.some((r) => r.batch_id === b && r.file_path === p)));
+        await assertInvariants(store, b, { dir: tree.dir, files: mine }, fx.targets(), { complete: true });
+      }
+      // one worker registration per batch, all this process's, all stopped
+      const regs = (await store.knex('workers').where('pid', w0.pid).select('batch_id', 'stopped_at')) as { batch_id: string; stopped_at: unknown }[];
+      expect(regs.map((r) => r.batch_id).sort()).to.deep.equal(batches);
+      expect(regs.filter((r) => r.stopped_at === null)).to.deep.equal([]);
+      // the batches it left are closed with their counts; `status` reads them as any batch
+      for (const b of batches.slice(0, -1)) {
+        const n = rows.filter((r) => r.batch_id === b).length;
+        expect(await store.getBatch(b), b).to.deep.include({ status: 'completed', total: n, uploaded: n, failed: 0 });
+        expect((await store.getBatch(b))?.finishedAt, b).to.be.a('number');
+      }
+    } finally {
+      for (const p of [worker, watch]) if (p && p.exitCode === null) p.kill('SIGKILL');
+    }
   });
 });
