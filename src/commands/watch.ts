@@ -38,7 +38,7 @@ export function watchCommand(ctx: CliContext): CommandModule<object, WatchArgs> 
         .option('batch-every', { type: 'string', nargs: 1, coerce: duration('batch-every'), describe: 'a new batch this often: 90s, 30m, 1h (default 1h)' })
         .option('batch-max-files', { type: 'string', nargs: 1, coerce: int('batch-max-files', 1), describe: '... or once a batch holds this many files (default 100000)' })
         .option('batch-prefix', { type: 'string', nargs: 1, coerce: single('batch-prefix'), describe: 'batches are <prefix>-<time> (default watch-<hash of the dir>); the watch\'s registry' })
-        .option('plan-only', { type: 'boolean', describe: 'only plan: `fanout work --follow` processes elsewhere upload (MySQL/MariaDB)' })
+        .option('plan-only', { type: 'boolean', describe: 'only plan: `fanout work --batch-prefix P --follow` processes elsewhere upload (MySQL/MariaDB)' })
         .option('lease-ms', { type: 'string', nargs: 1, coerce: int('lease-ms', 300), describe: 'how long claims and the watch\'s heartbeat last unrenewed (default 30000)' }) as unknown as Argv<WatchArgs>,
     handler: async (argv) => {
       for (const [flag, v] of [['files-from', argv.filesFrom], ['resume', argv.resume], ['dry-run', argv.dryRun], ['report', argv.report], ['batch-id', argv.batchId]] as const) {

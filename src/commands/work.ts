@@ -36,15 +36,22 @@ export function workCommand(ctx: CliContext): CommandModule<object, WorkArgs> {
       const db = dbUrl(ctx, argv.db);
       if (!db.startsWith('mysql')) throw new ConfigError(WORK_NEEDS_MYSQL);
       let targets = argv.target;
-      if ((targets === undefined || targets.length === 0) && argv.targetsFile === undefined) {
-        // the batch's targets (a watch's: its newest batch's)
+      const noTargets = (targets === undefined || targets.length === 0) && argv.targetsFile === undefined;
+      if (prefix !== undefined || noTargets) {
         const store = await openStore({ db }, silentLogger());
         try {
-          const id = batchId ?? (await newestBatch(store.knex, prefix as string))?.id;
-          const batch = id === undefined ? undefined : await store.getBatch(id);
-          if (!batch && batchId !== undefined) throw new ConfigError(`no batch "${batchId}": plan it first (fanout plan <dir> --batch-id ${batchId} --target …)`);
-          if (!batch) throw new ConfigError(`no batch of watch "${prefix}" yet to take targets from: give --target, or start \`fanout watch <dir> --batch-prefix ${prefix} …\` first`);
-          targets = batch.targets;
+          // a watch is known by its registration (from its start) or its batches
+          const newest = prefix === undefined ? undefined : await newestBatch(store.knex, prefix);
+          if (prefix !== undefined && !newest && !(await store.knex('workers').where({ id: `watch:${prefix}` }).first('id'))) {
+            throw new ConfigError(`no watch "${prefix}" in this database: start \`fanout watch <dir> --batch-prefix ${prefix} …\` first, or check --batch-prefix`);
+          }
+          if (noTargets) {
+            // the batch's targets (a watch's: its newest batch's)
+            const batch = await store.getBatch(batchId ?? newest?.id ?? '');
+            if (!batch && batchId !== undefined) throw new ConfigError(`no batch "${batchId}": plan it first (fanout plan <dir> --batch-id ${batchId} --target …)`);
+            if (!batch) throw new ConfigError(`watch "${prefix}" has no batch yet to take targets from: give --target`);
+            targets = batch.targets;
+          }
         } finally {
           await store.close();
         }

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConfigError, StoreUnavailableError, describeError } from '../errors.js';
+import { StoreUnavailableError, describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { emptyTally } from '../operators/tallyResults.js';
 import { pendingCount } from '../store/claimQueries.js';
@@ -62,8 +62,6 @@ export function thisHost(): string {
  */
 export async function followWatch(knex: Knex, o: FollowWatchOptions): Promise<{ batches: string[]; pass: WorkPass }> {
   const { prefix, logger } = o;
-  const known = (await knex('workers').where({ id: `watch:${prefix}` }).first('id')) ?? (await newestBatch(knex, prefix));
-  if (!known) throw new ConfigError(`no watch "${prefix}" in this database: start \`fanout watch <dir> --batch-prefix ${prefix} …\` first, or check --batch-prefix`);
   let last: WorkPass = { worker: thisHost(), status: 'completed', ...emptyTally(o.targets), lost: 0 };
   let lost = 0;
   const batches: string[] = [];

@@ -200,6 +200,23 @@ describe('fanout work --batch-prefix --follow: workers on a watch\'s rolling bat
   this.timeout(120_000);
   const fx = mariadbFixture(0, 2, { slots: 2, delayMs: 5 });
 
+  it('should refuse --batch-id with --batch-prefix, a bad prefix, and a prefix no watch uses: exit 2, one line naming it, nothing written', async () => {
+    const db = fx.mysql!.url;
+    const base = ['work', '--root', fx.tree.dir, '--db', db, '--target', fx.fleet.urls[0], '--follow'];
+    for (const [args, says] of [
+      [['--batch-id', 'b1', '--batch-prefix', 'fw'], 'not both'],
+      [['--batch-prefix', 'a/b'], 'bad --batch-prefix "a/b"'],
+      [['--batch-prefix', 'nosuch'], 'no watch "nosuch" in this database'],
+    ] as const) {
+      const r = await cli([...base, ...args]);
+      expect(r.code, r.stderr).to.equal(2);
+      expect(r.stdout).to.equal('');
+      expect(r.stderr.trim().split('\n'), r.stderr).to.have.length(1);
+      expect(r.stderr).to.contain(says);
+    }
+    expect(await fx.store.knex('workers').count({ n: '*' })).to.deep.equal([{ n: 0 }]);
+  });
+
   it('should move on as the watch rolls: files planned across several batches all uploaded and recorded once, rolled batches closed, exit 130 on SIGINT', async () => {
     const { mysql, fleet, tree, store } = fx;
     const db = mysql!.url;
