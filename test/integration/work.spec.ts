@@ -265,17 +265,28 @@ describe('fanout work --batch-prefix --follow: workers on a watch\'s rolling bat
       expect(w.code, w.stderr.slice(-2000)).to.equal(130);
       const summary = JSON.parse(w.stdout) as { status: string; uploaded: number; prefix: string; batches: string[] };
       expect(summary).to.include({ status: 'interrupted', uploaded: files.size, prefix: 'fw' });
-      watch.kill('SIGINT');
-      expect((await watch.done).code).to.equal(130);
-
       const batches = (await store.knex('batches').where('id', 'like', 'fw-%').orderBy('id').pluck('id')) as string[];
       expect(batches.length, 'the watch rolled').to.be.at.least(8);
       expect(summary.batches, 'the worker worked every batch, in order').to.deep.equal(batches);
+
+      // with no worker running, files wait as rows; a worker without --follow drains the watch's batches and exits 0
+      await write(100, 10);
+      const planBy = Date.now() + 30_000;
+      while (Number(((await store.knex('file_distributions').where('status', 'pending').count({ n: '*' })) as { n: unknown }[])[0].n) < 10) {
+        if (Date.now() > planBy) throw new Error('the watch did not plan the last 10 files');
+        await sleep(100);
+      }
+      watch.kill('SIGINT');
+      expect((await watch.done).code).to.equal(130);
+      const drain = await cli(['work', '--batch-prefix', 'fw', '--root', tree.dir, '--db', db, '--json']);
+      expect(drain.code, drain.stderr.slice(-2000)).to.equal(0);
+      expect(JSON.parse(drain.stdout)).to.include({ status: 'completed', uploaded: 10, failed: 0 });
+      expect(await uploaded()).to.equal(files.size);
       // every file: one row, in one batch, uploaded; DESIGN's invariants batch by batch, no file sent twice
       const rows = (await store.knex('file_distributions').select('batch_id', 'file_path', 'status')) as { batch_id: string; file_path: string; status: string }[];
       expect(rows.map((r) => r.file_path).sort()).to.deep.equal([...files.keys()].sort());
       expect(rows.filter((r) => r.status !== 'uploaded')).to.deep.equal([]);
-      for (const b of batches) {
+      for (const b of (await store.knex('batches').where('id', 'like', 'fw-%').orderBy('id').pluck('id')) as string[]) {
         const mine = new Map([...files].filter(([p]) => rows.some((r) => r.batch_id === b && r.file_path === p)));
         await assertInvariants(store, b, { dir: tree.dir, files: mine }, fx.targets(), { complete: true });
       }
