@@ -72,10 +72,15 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
   try {
     if (config.prefix !== undefined) {
       const prefix = config.prefix;
+      let rootSeen = false;
       const followed = await followWatch(store.knex, {
         prefix, targets: config.targets, follow: config.follow, stop: deps.stop, logger, retry: { retryMs: config.dbRetryMs, logger, signal: deps.abort },
         settle: (batchId) => settleBatch(store, batchId),
-        pass: (batchId, pass) => workBatch(store, { ...config, batchId }, { ...deps, logger, pending: () => pendingOfWatch(store.knex, prefix) }, pass),
+        pass: async (batchId, pass) => {
+          // --root is checked against the first batch with files to check it against (a wrong one: exit 2, nothing sent)
+          rootSeen ||= await preflight(store, { ...config, batchId });
+          return workBatch(store, { ...config, batchId }, { ...deps, logger, pending: () => pendingOfWatch(store.knex, prefix) }, pass);
+        },
       });
       const summary: WorkSummary = { batchId: followed.batches.at(-1) ?? prefix, prefix, batches: followed.batches, ...followed.pass, durationMs: Date.now() - t0 };
       logger.info('worker_follow_complete', { event: 'worker_follow_complete', ...summary });
@@ -196,8 +201,8 @@ async function workBatch(
   }
 }
 
-/** Before anything is claimed: a batch that exists, no `upload` holding it, a root that holds its files. */
-async function preflight(store: Store, config: WorkConfig): Promise<void> {
+/** Before anything is claimed: a batch that exists, no `upload` holding it, a root that holds its files. Resolves to whether it had pending files to check the root against. */
+async function preflight(store: Store, config: WorkConfig): Promise<boolean> {
   const batch = await store.getBatch(config.batchId);
   if (!batch) throw new ConfigError(`no batch "${config.batchId}": plan it first (fanout plan <dir> --batch-id ${config.batchId} …)`);
   const lease = await readBatchLease(store.knex, config.batchId);
@@ -208,6 +213,7 @@ async function preflight(store: Store, config: WorkConfig): Promise<void> {
   if (sample.length > 0 && !sample.some((p) => existsSync(path.join(config.dir, ...p.split('/'))))) {
     throw new ConfigError(`--root "${config.dir}" does not hold the batch's files (no "${sample[0]}" under it): check where this machine mounts the tree`);
   }
+  return sample.length > 0;
 }
 
 /** The last worker out writes the batch's end: counts across every worker. */

@@ -278,6 +278,13 @@ describe('fanout work --batch-prefix --follow: workers on a watch\'s rolling bat
       }
       watch.kill('SIGINT');
       expect((await watch.done).code).to.equal(130);
+      // a --root that does not hold the watch's files: exit 2, nothing sent or failed
+      const empty = await mkdtemp(path.join(os.tmpdir(), 'fanout-empty-'));
+      const wrong = await cli(['work', '--batch-prefix', 'fw', '--root', empty, '--db', db, '--json']);
+      await rm(empty, { recursive: true, force: true });
+      expect(wrong.code, wrong.stderr.slice(-2000)).to.equal(2);
+      expect(wrong.stderr).to.contain(`--root "${empty}" does not hold the batch's files`);
+      expect(await store.knex('file_distributions').where('status', 'pending').count({ n: '*' })).to.deep.equal([{ n: 10 }]);
       const drain = await cli(['work', '--batch-prefix', 'fw', '--root', tree.dir, '--db', db, '--json']);
       expect(drain.code, drain.stderr.slice(-2000)).to.equal(0);
       expect(JSON.parse(drain.stdout)).to.include({ status: 'completed', uploaded: 10, failed: 0 });
