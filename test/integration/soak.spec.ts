@@ -59,8 +59,10 @@ setInterval(() => {
  * must end uploaded and recorded exactly once, byte-identical; nothing half-written or
  * deleted is sent. Memory: RSS sampled from /proc and the heap after a full GC from inside
  * the watch; over the second half of the restarted watch's run, the heap must not trend
- * up (a per-file leak of ~1.7 KB, as Node's recursive fs.watch kept, shows as ~0.085 MB/s
- * here; flat measures under 0.01) and RSS must stay within a margin of its first half.
+ * up (< 0.04 MB/s: flat measures 0.007-0.01, the ~1.7 KB a file Node's recursive fs.watch
+ * kept measured 0.10), and RSS must stay within 40 MB of its first half's max (a young
+ * process: measured +4 to +14 MB there, as its native allocations warm up; a coarse guard,
+ * the heap is the fine one). A long run by hand: scripts/soak-rss.ts.
  */
 describe('soak: fanout watch under a steady flow, a receiver restart and a kill -9', function () {
   this.timeout(150_000);
@@ -184,7 +186,7 @@ describe('soak: fanout watch under a steady flow, a receiver restart and a kill 
           `slope over the second half ${slope(rssB).toFixed(3)} MB/s; heap after GC ${heapB[0][1].toFixed(1)} -> ${heapB.at(-1)![1].toFixed(1)} MB over the second half, slope ${slope(heapB).toFixed(4)} MB/s`);
         expect(heapB.length, 'heap samples over the second half').to.be.above(10);
         expect(slope(heapB), 'heap after GC, second half: MB/s').to.be.below(0.04);
-        expect(maxOf(rssB), 'RSS, second half: at most the first half\'s max + 30 MB').to.be.at.most(maxOf(rssA) + 30);
+        expect(maxOf(rssB), 'RSS, second half: at most the first half\'s max + 40 MB').to.be.at.most(maxOf(rssA) + 40);
       } finally {
         await store.close();
       }
