@@ -15,6 +15,10 @@ type WatchArgs = Omit<RawUploadArgs, 'dir'> & {
 };
 
 const PREFIX = /^[A-Za-z0-9._]([A-Za-z0-9._-]{0,43})$/;
+/** a watch's batches are `<prefix>-<time>`, within a batch id's 64 characters */
+export function checkPrefix(prefix: string): void {
+  if (!PREFIX.test(prefix)) throw new ConfigError(`bad --batch-prefix "${prefix}": use 1-44 of A-Z a-z 0-9 . _ - (not starting with -)`);
+}
 /** `1h`, `30m`, `90s`, or plain seconds */
 const duration = (name: string) => (v: unknown): number => {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$/.exec(String(v));
@@ -34,14 +38,14 @@ export function watchCommand(ctx: CliContext): CommandModule<object, WatchArgs> 
         .option('batch-every', { type: 'string', nargs: 1, coerce: duration('batch-every'), describe: 'a new batch this often: 90s, 30m, 1h (default 1h)' })
         .option('batch-max-files', { type: 'string', nargs: 1, coerce: int('batch-max-files', 1), describe: '... or once a batch holds this many files (default 100000)' })
         .option('batch-prefix', { type: 'string', nargs: 1, coerce: single('batch-prefix'), describe: 'batches are <prefix>-<time> (default watch-<hash of the dir>); the watch\'s registry' })
-        .option('plan-only', { type: 'boolean', describe: 'only plan: `fanout work --follow` processes elsewhere upload (MySQL/MariaDB)' })
+        .option('plan-only', { type: 'boolean', describe: 'only plan: `fanout work --batch-prefix P --follow` processes elsewhere upload (MySQL/MariaDB)' })
         .option('lease-ms', { type: 'string', nargs: 1, coerce: int('lease-ms', 300), describe: 'how long claims and the watch\'s heartbeat last unrenewed (default 30000)' }) as unknown as Argv<WatchArgs>,
     handler: async (argv) => {
       for (const [flag, v] of [['files-from', argv.filesFrom], ['resume', argv.resume], ['dry-run', argv.dryRun], ['report', argv.report], ['batch-id', argv.batchId]] as const) {
         if (v !== undefined && v !== false) throw new ConfigError(`\`fanout watch\` takes no --${flag}${flag === 'batch-id' ? ': its batches are named from --batch-prefix' : ''}`);
       }
       const prefix = argv.batchPrefix ?? defaultPrefix(argv.dir as string);
-      if (!PREFIX.test(prefix)) throw new ConfigError(`bad --batch-prefix "${prefix}": use 1-44 of A-Z a-z 0-9 . _ - (not starting with -)`);
+      checkPrefix(prefix);
       const config = await normaliseUploadConfig({ ...argv, dir: argv.dir as string }, ctx.env);
       const logger = commandLogger(ctx, config, argv.logFormat);
       const metrics = await serveMetricsIfAsked(argv.metricsPort, logger);

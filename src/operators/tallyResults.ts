@@ -53,13 +53,13 @@ export function addResult(t: Tally, r: UploadResult): Tally {
 
 /**
  * Running counts of the results; the last value is the summary. Starts with the empty
- * tally so a batch of no files still has one.
+ * tally (or `from`, counts carried on) so a batch of no files still has one.
  *
  *   results: -u--f--s-|
  *   tally:   0-1--2--3-|   (total after each result)
  */
-export function tallyResults(targets: readonly string[]): OperatorFunction<UploadResult, Tally> {
-  return (source) => source.pipe(scan(addResult, emptyTally(targets)), startWith(emptyTally(targets)));
+export function tallyResults(targets: readonly string[], from: Tally = emptyTally(targets)): OperatorFunction<UploadResult, Tally> {
+  return (source) => source.pipe(scan(addResult, from), startWith(from));
 }
 
 /**

@@ -20,8 +20,8 @@ export interface ClaimFilesOptions {
   window: number;
   /** most rows one claim takes */
   chunk: number;
-  /** keep polling when the batch is empty (new rows may be planned) */
-  follow?: boolean;
+  /** keep polling when the batch is empty (new rows may be planned); a function: while it says more may come */
+  follow?: boolean | (() => Promise<boolean>);
   /** the error a file missing under `root` is settled with (default: not found under --root ROOT) */
   missing?: string;
   /** poll interval when nothing is claimable: starts at min, doubles up to max */
@@ -31,7 +31,8 @@ export interface ClaimFilesOptions {
 /**
  * The batch's pending rows as a source, in place of the walker: claims chunks against
  * credits handed back by finished files, polls (backing off) while other workers hold
- * what is left, and completes once the batch has nothing pending — unless `follow`.
+ * what is left, and completes once the batch has nothing pending — unless `follow` (asked
+ * before the count, so a batch that takes no more rows from then on and has none pending is done).
  * A file missing under `root` still flows, marked planError, so its row is settled.
  *
  *   claims:  [abc]---[d]------(none left)
@@ -71,7 +72,7 @@ export function claimFiles(opts: ClaimFilesOptions, credits$: Observable<number>
           for (const r of rows) subscriber.next(toAssignment(root, r, missing));
           continue;
         }
-        if (out === 0 && !follow && (await remaining()) === 0) {
+        if (out === 0 && !(typeof follow === 'function' ? await follow() : follow) && (await remaining()) === 0) {
           subscriber.complete();
           return;
         }

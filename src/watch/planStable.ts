@@ -36,10 +36,11 @@ export function planStable(opts: PlanStableOptions): (files: SourceFile[]) => Pr
     if (todo.length === 0) return 0;
     let written = 0;
     for (let i = 0; i < todo.length; ) {
-      const { id, room } = await batches.batchFor();
-      const slice = todo.slice(i, i + room);
-      i += slice.length;
-      written += await write(id, slice, latest);
+      written += await batches.withBatch(({ id, room }) => {
+        const slice = todo.slice(i, i + room);
+        i += slice.length;
+        return write(id, slice, latest);
+      });
     }
     return written;
   };

@@ -34,6 +34,8 @@ export function rollingBatchId(prefix: string, at: number): string {
 export class RollingBatches {
   private current: { id: string; startedAt: number; planned: number; run: BatchRun } | undefined;
   private readonly now: () => number;
+  /** planning into a batch and rolling it take turns: no row lands in a batch after it rolled */
+  private turn: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly store: Store,
@@ -63,8 +65,23 @@ export class RollingBatches {
     this.opts.logger.info('batch_continued', { event: 'batch_continued', batchId: newest.id, files: counts.total });
   }
 
+  /**
+   * Write into the batch new files go into (`room`: how many more it takes), the batch
+   * held until `write` is done: a batch that rolls meanwhile waits for it, so once a newer
+   * batch exists an older one takes no more rows (`fanout work --batch-prefix` relies on it).
+   */
+  withBatch<T>(write: (batch: { id: string; room: number }) => Promise<T>): Promise<T> {
+    return this.inTurn(async () => write(await this.batchFor()));
+  }
+
+  private inTurn<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(fn);
+    this.turn = run.catch(() => undefined);
+    return run;
+  }
+
   /** The batch new files go into, and how many more it takes: the current one, or a new one when it is due to roll. */
-  async batchFor(): Promise<{ id: string; room: number }> {
+  private async batchFor(): Promise<{ id: string; room: number }> {
     const c = this.current;
     if (c && this.now() - c.startedAt < this.opts.everyMs && c.planned < this.opts.maxFiles) return { id: c.id, room: this.opts.maxFiles - c.planned };
     await this.roll();
@@ -80,9 +97,11 @@ export class RollingBatches {
   }
 
   /** a batch due to roll with nothing arriving still rolls on time */
-  async rollIfDue(): Promise<void> {
-    const c = this.current;
-    if (c && (this.now() - c.startedAt >= this.opts.everyMs || c.planned >= this.opts.maxFiles)) await this.roll();
+  rollIfDue(): Promise<void> {
+    return this.inTurn(async () => {
+      const c = this.current;
+      if (c && (this.now() - c.startedAt >= this.opts.everyMs || c.planned >= this.opts.maxFiles)) await this.roll();
+    });
   }
 
   planned(n: number): void {
@@ -90,7 +109,7 @@ export class RollingBatches {
   }
 
   /** Close the current batch to new files: its counts now, its end once nothing is pending. */
-  async roll(interrupted = false): Promise<void> {
+  private async roll(interrupted = false): Promise<void> {
     const c = this.current;
     if (!c) return;
     this.current = undefined;
@@ -108,8 +127,8 @@ export class RollingBatches {
   }
 
   /** The process stops: the current batch rolls, interrupted if files still wait (a restart carries them on). */
-  async stop(): Promise<void> {
-    await this.roll(true);
+  stop(): Promise<void> {
+    return this.inTurn(() => this.roll(true));
   }
 
   /** Counts from the file rows; with nothing pending, the batch's end. */

@@ -18,11 +18,13 @@ import { readBatchLease } from '../store/batchLeaseQueries.js';
 import { claimRows, pendingCount, releaseClaims } from '../store/claimQueries.js';
 import { openStore } from '../store/openStore.js';
 import { sharesClaims } from '../store/parseDbUrl.js';
+import { pendingOfWatch } from '../store/watchQueries.js';
 import { ensureTargetLeases } from '../store/targetLeaseQueries.js';
 import type { Store } from '../store/types.js';
 import { withDbRetry } from '../store/withDbRetry.js';
 import { registerWorker, stopWorker } from '../store/workerQueries.js';
 import type { Tally, UploadResult } from '../types.js';
+import { followWatch, type WorkPass, type WorkPassOptions } from './followWatch.js';
 import { fencedStore } from './fencedStore.js';
 import { HeldFleet } from './heldFleet.js';
 import { ClaimTimes } from './claimTimes.js';
@@ -36,14 +38,16 @@ export interface WorkConfig extends UploadConfig {
   follow: boolean;
   /** the error a file missing under the root is settled with (default: not found under --root DIR) */
   missingError?: string;
+  /** work a watch's batches (`<prefix>-<time>`) in place of the one `batchId`, moving on as they roll */
+  prefix?: string;
 }
 
-export interface WorkSummary extends Tally {
+export interface WorkSummary extends WorkPass {
+  /** the batch; following a watch, the last one worked */
   batchId: string;
-  worker: string;
-  status: 'completed' | 'completed_with_failures' | 'interrupted' | 'failed';
-  /** results discarded because another worker held the row by then */
-  lost: number;
+  /** following a watch: its prefix, and the batches worked, in order */
+  prefix?: string;
+  batches?: string[];
   durationMs: number;
   /** why the worker stopped early (status failed): the database stayed away, no target answered, --max-errors */
   reason?: string;
@@ -66,18 +70,57 @@ export interface RunWorkerDeps {
  * `fanout work`: one worker of a planned batch. Registers, takes its share of the targets,
  * claims pending rows and sends them through the same upload and record stages as
  * `upload` (the claimed rows are the source in place of the walker), and ends once the
- * batch has nothing pending (or keeps polling with `follow`).
+ * batch has nothing pending (or keeps polling with `follow`). With a `prefix`, a worker of
+ * a watch: one such pass per batch of the watch, moving on as they roll (followWatch).
  */
 export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): Promise<WorkSummary> {
   const logger = deps.logger ?? silentLogger();
   const t0 = Date.now();
-  const { batchId } = config;
   if (!sharesClaims(config.db)) throw new ConfigError(WORK_NEEDS_MYSQL);
   const store = await openStore(config, logger, { poolMax: 6 });
+  try {
+    if (config.prefix !== undefined) {
+      const prefix = config.prefix;
+      let checked: { auditFormId: number | null; rootChecked: boolean } | undefined;
+      const followed = await followWatch(store.knex, {
+        prefix, targets: config.targets, follow: config.follow, stop: deps.stop, logger, retry: { retryMs: config.dbRetryMs, logger, signal: deps.abort },
+        settle: (batchId) => settleBatch(store, batchId),
+        pass: async (batchId, pass) => {
+          // --root is checked against the first batch with files to check it against (a wrong one: exit 2, nothing sent)
+          if (!checked?.rootChecked) checked = await preflight(store, { ...config, batchId });
+          return workBatch(store, { ...config, batchId }, { ...deps, logger, auditFormId: checked.auditFormId, pending: () => pendingOfWatch(store.knex, prefix) }, pass);
+        },
+      });
+      const summary: WorkSummary = { batchId: followed.batches.at(-1) ?? prefix, prefix, batches: followed.batches, ...followed.pass, durationMs: Date.now() - t0 };
+      logger.info('worker_follow_complete', { event: 'worker_follow_complete', ...summary });
+      return summary;
+    }
+    const { auditFormId } = await preflight(store, config);
+    const pass = await workBatch(store, config, { ...deps, logger, auditFormId, pending: () => pendingOfBatch(store, config.batchId) }, { follow: config.follow, from: emptyTally(config.targets), settle: true });
+    return { batchId: config.batchId, ...pass, durationMs: Date.now() - t0 };
+  } finally {
+    await store.close().catch(() => undefined);
+  }
+}
+
+/**
+ * One worker's pass over one batch: registers (a fresh worker id), takes its share of the
+ * targets, claims and uploads until the batch has nothing pending and `follow` says no
+ * more may come (or a stop), then gives everything back and, if `settle` says so and
+ * nothing is pending, writes the batch's end.
+ */
+async function workBatch(
+  store: Store,
+  config: WorkConfig,
+  deps: RunWorkerDeps & { logger: Logger; auditFormId: number | null; pending: () => Promise<{ pending: number; oldestMtimeMs: number | null }> },
+  opts: WorkPassOptions,
+): Promise<WorkPass> {
+  const { logger, auditFormId } = deps;
+  const t0 = Date.now();
+  const { batchId } = config;
   const me = thisProcess();
   let share: TargetShare | undefined;
   try {
-    const auditFormId = await preflight(store, config);
     await registerWorker(store.knex, batchId, me);
     await ensureTargetLeases(store.knex, batchId, config.targets);
     const claims = new Map<string, ClaimedAssignment>();
@@ -91,7 +134,7 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
       probe: (t) => probeTarget(t, config.connectTimeoutMs), logger, batchId, onTargetState: deps.onTargetState,
     });
     await s.tick();
-    deps.onStart?.({ fleet, store, config, pending: () => pendingOfBatch(store, batchId) });
+    deps.onStart?.({ fleet, store, config, pending: deps.pending });
     logger.info('worker_start', { event: 'worker_start', batchId, worker: me.id, host: me.host, pid: me.pid, root: config.dir, targets: [...s.held], leaseMs: config.leaseMs });
     const uploader = new Uploader(config.targets, {
       batchId, perTarget: config.perTarget, token: config.token, connectTimeoutMs: config.connectTimeoutMs,
@@ -119,14 +162,16 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
     const credits = new Subject<number>();
     const window = Math.max(4, 2 * config.perTarget * config.targets.length);
     const retry = { retryMs: config.dbRetryMs, logger, signal: stopper.abort };
-    let tally = emptyTally(config.targets);
+    const follow = opts.follow;
+    let tally = opts.from;
     const claimTimes = new ClaimTimes();
     const onRowsLocked = process.env.FANOUT_CLAIM_LOCKS === '1' ? (n: number) => claimTimes.addLocked(n) : undefined;
     let failed: unknown;
     try {
       await lastValueFrom(
         claimFiles({
-          root: config.dir, window, chunk: Math.max(2, config.perTarget * 2), follow: config.follow, missing: config.missingError,
+          root: config.dir, window, chunk: Math.max(2, config.perTarget * 2), missing: config.missingError,
+          follow: typeof follow === 'function' ? () => withDbRetry(follow, { ...retry, what: 'read' }) : follow,
           claim: (limit) => withDbRetry(() => timedClaim(claimTimes, () => claimRows(store.knex, {
             batchId, workerId: me.id, limit, leaseMs: config.leaseMs, targets: s.open(), allTargets: config.targets, onRowsLocked,
           })), { ...retry, what: 'claim' }),
@@ -145,7 +190,7 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
           }),
           filter((r) => !lost.has(r.file.path)),
           tap((r) => deps.onResult?.(r)),
-          tallyResults(config.targets),
+          tallyResults(config.targets, opts.from),
           tap((t) => {
             tally = t;
             deps.onTally?.(t);
@@ -168,16 +213,15 @@ export async function runWorker(config: WorkConfig, deps: RunWorkerDeps = {}): P
     }
     const reason = failed !== undefined ? describeError(failed) : stopper.reason;
     const status = reason !== undefined ? 'failed' : stopper.interrupted ? 'interrupted' : tally.failed > 0 ? 'completed_with_failures' : 'completed';
-    const summary: WorkSummary = { batchId, worker: me.id, status, ...tally, lost: lost.size, durationMs: Date.now() - t0, ...(reason !== undefined && { reason }) };
-    logger.info('worker_complete', { event: 'worker_complete', ...summary, claims: claimTimes.summary() });
-    return summary;
+    const pass: WorkPass = { worker: me.id, status, ...tally, lost: lost.size, ...(reason !== undefined && { reason }) };
+    logger.info('worker_complete', { event: 'worker_complete', batchId, ...pass, durationMs: Date.now() - t0, claims: claimTimes.summary() });
+    return pass;
   } finally {
     // a clean stop gives everything back at once; a crash leaves it to expire and be pruned
     await releaseClaims(store.knex, batchId, me.id).catch(() => undefined);
     await share?.releaseAll().catch(() => undefined);
     await stopWorker(store.knex, me.id).catch(() => undefined);
-    await settleBatch(store, batchId).catch(() => undefined);
-    await store.close().catch(() => undefined);
+    if (opts.settle === true || (opts.settle !== false && (await opts.settle().catch(() => false)))) await settleBatch(store, batchId).catch(() => undefined);
   }
 }
 
@@ -191,9 +235,10 @@ async function timedClaim<T extends unknown[]>(times: ClaimTimes, claim: () => P
 
 /**
  * Before anything is claimed: a batch that exists, no `upload` holding it, a root that
- * holds its files, a known --process-id (resolves to its audit form id).
+ * holds its files, a known --process-id. Resolves to the process's audit form id, and
+ * whether the batch had pending files to check the root against.
  */
-async function preflight(store: Store, config: WorkConfig): Promise<number | null> {
+async function preflight(store: Store, config: WorkConfig): Promise<{ auditFormId: number | null; rootChecked: boolean }> {
   let auditFormId: number | null = null;
   if (config.processId !== undefined) {
     const proc = await store.lookupProcess(config.processId);
@@ -210,11 +255,11 @@ async function preflight(store: Store, config: WorkConfig): Promise<number | nul
   if (sample.length > 0 && !sample.some((p) => existsSync(path.join(config.dir, ...p.split('/'))))) {
     throw new ConfigError(`--root "${config.dir}" does not hold the batch's files (no "${sample[0]}" under it): check where this machine mounts the tree`);
   }
-  return auditFormId;
+  return { auditFormId, rootChecked: sample.length > 0 };
 }
 
 /** The last worker out writes the batch's end: counts across every worker. */
-async function settleBatch(store: Store, batchId: string): Promise<void> {
+export async function settleBatch(store: Store, batchId: string): Promise<void> {
   if ((await pendingCount(store.knex, batchId)) > 0) return;
   const c = await store.countFiles(batchId);
   await store.updateBatch(batchId, {

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createStore } from '../../src/store/createStore.js';
 import type { Store } from '../../src/store/types.js';
 import { cli, spawnCli } from '../helpers/cli.js';
@@ -11,7 +12,7 @@ import { mariadbFixture } from '../helpers/mariadb.js';
 import { readTree } from '../helpers/receivers.js';
 import { until } from '../helpers/runs.js';
 import { TcpProxy } from '../helpers/tcpProxy.js';
-import { makeTree, type Tree } from '../helpers/tree.js';
+import { makeTree, sha256, type Tree } from '../helpers/tree.js';
 
 forEachDatabase('fanout plan', (ctx) => {
   let tree: Tree;
@@ -184,5 +185,122 @@ describe('fanout upload --resume beside live workers (MariaDB)', function () {
     expect(s.uploaded + s.skipped, 'the resume\'s summary covers the batch').to.equal(tree.files.size);
     expect(s.uploaded + JSON.parse(w.stdout).uploaded, 'between them, every file once').to.equal(tree.files.size);
     await assertInvariants(store, 'mixed', tree, fx.targets(), { complete: true, summaries: [s] });
+  });
+});
+
+describe('fanout work --batch-prefix --follow: workers on a watch\'s rolling batches (MariaDB)', function () {
+  this.timeout(120_000);
+  const fx = mariadbFixture(0, 2, { slots: 2, delayMs: 5 });
+
+  it('should refuse --batch-id with --batch-prefix, a bad prefix, and a prefix no watch uses: exit 2, one line naming it, nothing written', async () => {
+    const db = fx.mysql!.url;
+    const base = ['work', '--root', fx.tree.dir, '--db', db, '--target', fx.fleet.urls[0], '--follow'];
+    for (const [args, says] of [
+      [['--batch-id', 'b1', '--batch-prefix', 'fw'], 'not both'],
+      [['--batch-prefix', 'a/b'], 'bad --batch-prefix "a/b"'],
+      [['--batch-prefix', 'nosuch'], 'no watch "nosuch" in this database'],
+    ] as const) {
+      const r = await cli([...base, ...args]);
+      expect(r.code, r.stderr).to.equal(2);
+      expect(r.stdout).to.equal('');
+      expect(r.stderr.trim().split('\n'), r.stderr).to.have.length(1);
+      expect(r.stderr).to.contain(says);
+    }
+    expect(await fx.store.knex('workers').count({ n: '*' })).to.deep.equal([{ n: 0 }]);
+  });
+
+  it('should move on as the watch rolls: files planned across several batches all uploaded and recorded once, rolled batches closed, exit 130 on SIGINT', async () => {
+    const { mysql, fleet, tree, store } = fx;
+    const db = mysql!.url;
+    const files = new Map(tree.files); // the awkward names, there before the watch starts
+    const write = async (from: number, n: number) => {
+      for (let i = from; i < from + n; i++) {
+        const rel = `in/call_${String(i).padStart(3, '0')}.wav`;
+        const body = Buffer.from(`recording ${i} `.repeat(50 + i));
+        await mkdir(path.join(tree.dir, 'in'), { recursive: true });
+        await writeFile(path.join(tree.dir, rel), body);
+        files.set(rel, sha256(body));
+      }
+    };
+    // the watch only plans, into batches of at most 8 files; the worker (started once the watch is up) uploads
+    const watch = spawnCli(['watch', tree.dir, '--target', fleet.urls.join(','), '--db', db, '--batch-prefix', 'fw', '--plan-only',
+      '--min-age', '0.2', '--rescan-s', '1', '--batch-max-files', '8', '--log-level', 'warn']);
+    let worker: ReturnType<typeof spawnCli> | undefined;
+    try {
+      const end = Date.now() + 30_000;
+      while (!(await store.knex('workers').where({ id: 'watch:fw' }).first('id').catch(() => undefined))) {
+        if (Date.now() > end || watch.exitCode !== null) throw new Error(`the watch did not start: ${(await watch.done).stderr}`);
+        await sleep(100);
+      }
+      worker = spawnCli(['work', '--batch-prefix', 'fw', '--follow', '--root', tree.dir, '--db', db, '--per-target', '2', '--lease-ms', '3000', '--json']);
+      const w0 = worker;
+      const uploaded = async () => Number(((await store.knex('file_distributions').where('status', 'uploaded').count({ n: '*' })) as { n: unknown }[])[0].n);
+      const waitFor = async (n: number, what: string) => {
+        const end = Date.now() + 60_000;
+        while ((await uploaded()) < n) {
+          if (Date.now() > end || w0.exitCode !== null) throw new Error(`timed out waiting for ${what}: ${await uploaded()} uploaded; worker: ${w0.exitCode} ${(w0.exitCode === null ? '' : (await w0.done).stderr).slice(-2000)}`);
+          await sleep(100);
+        }
+      };
+      // the worker registers on the watch once it has a batch; files keep coming while it works
+      for (let k = 0; k < 5; k++) {
+        await write(k * 10, 10);
+        await sleep(400);
+      }
+      await waitFor(files.size, `the first ${files.size} files`);
+      // idle for a while on the newest batch, then more files: the watch rolls (the batch is full) and the worker follows
+      await sleep(1500);
+      await write(50, 12);
+      await waitFor(files.size, `all ${files.size} files`);
+      worker.kill('SIGINT');
+      const w = await w0.done;
+      expect(w.code, w.stderr.slice(-2000)).to.equal(130);
+      const summary = JSON.parse(w.stdout) as { status: string; uploaded: number; prefix: string; batches: string[] };
+      expect(summary).to.include({ status: 'interrupted', uploaded: files.size, prefix: 'fw' });
+      const batches = (await store.knex('batches').where('id', 'like', 'fw-%').orderBy('id').pluck('id')) as string[];
+      expect(batches.length, 'the watch rolled').to.be.at.least(8);
+      expect(summary.batches, 'the worker worked every batch, in order').to.deep.equal(batches);
+
+      // with no worker running, files wait as rows; a worker without --follow drains the watch's batches and exits 0
+      await write(100, 10);
+      const planBy = Date.now() + 30_000;
+      while (Number(((await store.knex('file_distributions').where('status', 'pending').count({ n: '*' })) as { n: unknown }[])[0].n) < 10) {
+        if (Date.now() > planBy) throw new Error('the watch did not plan the last 10 files');
+        await sleep(100);
+      }
+      watch.kill('SIGINT');
+      expect((await watch.done).code).to.equal(130);
+      // a --root that does not hold the watch's files: exit 2, nothing sent or failed
+      const empty = await mkdtemp(path.join(os.tmpdir(), 'fanout-empty-'));
+      const wrong = await cli(['work', '--batch-prefix', 'fw', '--root', empty, '--db', db, '--json']);
+      await rm(empty, { recursive: true, force: true });
+      expect(wrong.code, wrong.stderr.slice(-2000)).to.equal(2);
+      expect(wrong.stderr).to.contain(`--root "${empty}" does not hold the batch's files`);
+      expect(await store.knex('file_distributions').where('status', 'pending').count({ n: '*' })).to.deep.equal([{ n: 10 }]);
+      const drain = await cli(['work', '--batch-prefix', 'fw', '--root', tree.dir, '--db', db, '--json']);
+      expect(drain.code, drain.stderr.slice(-2000)).to.equal(0);
+      expect(JSON.parse(drain.stdout)).to.include({ status: 'completed', uploaded: 10, failed: 0 });
+      expect(await uploaded()).to.equal(files.size);
+      // every file: one row, in one batch, uploaded; DESIGN's invariants batch by batch, no file sent twice
+      const rows = (await store.knex('file_distributions').select('batch_id', 'file_path', 'status')) as { batch_id: string; file_path: string; status: string }[];
+      expect(rows.map((r) => r.file_path).sort()).to.deep.equal([...files.keys()].sort());
+      expect(rows.filter((r) => r.status !== 'uploaded')).to.deep.equal([]);
+      for (const b of (await store.knex('batches').where('id', 'like', 'fw-%').orderBy('id').pluck('id')) as string[]) {
+        const mine = new Map([...files].filter(([p]) => rows.some((r) => r.batch_id === b && r.file_path === p)));
+        await assertInvariants(store, b, { dir: tree.dir, files: mine }, fx.targets(), { complete: true });
+      }
+      // one worker registration per batch, all this process's, all stopped
+      const regs = (await store.knex('workers').where('pid', w0.pid).select('batch_id', 'stopped_at')) as { batch_id: string; stopped_at: unknown }[];
+      expect(regs.map((r) => r.batch_id).sort()).to.deep.equal(batches);
+      expect(regs.filter((r) => r.stopped_at === null)).to.deep.equal([]);
+      // the batches it left are closed with their counts; `status` reads them as any batch
+      for (const b of batches.slice(0, -1)) {
+        const n = rows.filter((r) => r.batch_id === b).length;
+        expect(await store.getBatch(b), b).to.deep.include({ status: 'completed', total: n, uploaded: n, failed: 0 });
+        expect((await store.getBatch(b))?.finishedAt, b).to.be.a('number');
+      }
+    } finally {
+      for (const p of [worker, watch]) if (p && p.exitCode === null) p.kill('SIGKILL');
+    }
   });
 });
