@@ -16,10 +16,10 @@ export interface ClaimFilesOptions {
   claim: (limit: number) => Promise<ClaimedRow[]>;
   /** rows of the batch not finished, whoever holds them */
   remaining: () => Promise<number>;
-  /** most claimed files out (emitted, not handed back through credits$) */
-  window: number;
-  /** most rows one claim takes */
-  chunk: number;
+  /** most claimed files out (emitted, not handed back through credits$); a function: asked before each claim */
+  window: number | (() => number);
+  /** most rows one claim takes; default: a quarter of the window (at least 2) */
+  chunk?: number;
   /** keep polling when the batch is empty (new rows may be planned); a function: while it says more may come */
   follow?: boolean | (() => Promise<boolean>);
   /** the error a file missing under `root` is settled with (default: not found under --root ROOT) */
@@ -39,7 +39,7 @@ export interface ClaimFilesOptions {
  *   result:  abc-----d--------|
  */
 export function claimFiles(opts: ClaimFilesOptions, credits$: Observable<number>): Observable<ClaimedAssignment> {
-  const { root, claim, remaining, window, chunk, follow = false, pollMs = { min: 200, max: 2000 }, missing = `not found under --root ${root}` } = opts;
+  const { root, claim, remaining, follow = false, pollMs = { min: 200, max: 2000 }, missing = `not found under --root ${root}` } = opts;
   return new Observable<ClaimedAssignment>((subscriber) => {
     let out = 0;
     let wake: (() => void) | undefined;
@@ -60,10 +60,12 @@ export function claimFiles(opts: ClaimFilesOptions, credits$: Observable<number>
     const loop = async () => {
       let delay = pollMs.min;
       while (!subscriber.closed) {
+        const window = typeof opts.window === 'function' ? opts.window() : opts.window;
         if (out >= window) {
           await nap(pollMs.max);
           continue;
         }
+        const chunk = opts.chunk ?? Math.max(2, Math.ceil(window / 4));
         const rows = await claim(Math.min(chunk, window - out));
         if (subscriber.closed) return;
         if (rows.length > 0) {

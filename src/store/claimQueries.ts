@@ -38,15 +38,20 @@ export async function claimRows(knex: Knex, o: ClaimOptions): Promise<ClaimedRow
   const others = o.allTargets.filter((t) => !o.targets.includes(t));
   return knex.transaction(async (trx) => {
     const now = Date.now();
-    const q = trx('file_distributions')
+    const mysql = (trx.client as Knex.Client).dialect === 'mysql';
+    // the (batch_id, status) index, named: with statistics fresh from a plan MySQL/MariaDB may
+    // walk the primary key for `ORDER BY id LIMIT n`, reading (and, FOR UPDATE, locking) every
+    // row of the batch from its first, finished ones included (measured: ~300 row locks a
+    // claim at 1,800 files; 8 with the index)
+    const q: Knex.QueryBuilder = (mysql ? trx.from(trx.raw('?? FORCE INDEX (??)', ['file_distributions', 'file_distributions_batch_status'])) : trx('file_distributions'))
       .where({ batch_id: o.batchId, status: 'pending' })
       .where((w) => w.whereNull('claimed_by').orWhereNull('claim_expires_at').orWhere('claim_expires_at', '<', now));
     if (others.length > 0) q.where((w) => w.whereNull('target').orWhereNotIn('target', others));
     q.orderBy('id').limit(o.limit);
     // SQLite has one writer at a time (the transaction is the lock) and no SKIP LOCKED: only
     // `fanout watch` claims there, alone
-    if ((trx.client as Knex.Client).dialect === 'mysql') q.forUpdate().skipLocked();
-    const ids = (await q.pluck('id')) as number[];
+    if (mysql) q.forUpdate().skipLocked();
+    const ids = (await q.pluck('id')) as unknown as number[];
     if (ids.length === 0) return [];
     await trx('file_distributions')
       .whereIn('id', ids)
