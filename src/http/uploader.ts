@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { Pool, type Dispatcher } from 'undici';
 import { UploadError } from '../errors.js';
-import { readSmallFile } from '../sources/readSmallFile.js';
+import { SmallReads } from '../sources/readSmallFile.js';
 import type { SourceFile } from '../types.js';
 import { classifyError, isTransientStatus, parseRetryAfter } from './classifyResponse.js';
 import { BufferPool } from './bufferPool.js';
@@ -56,6 +56,7 @@ export class Uploader {
   private readonly pools = new Map<string, PoolEntry>();
   private readonly global?: TokenBucket;
   private readonly buffers = new BufferPool();
+  private readonly reads = new SmallReads();
 
   constructor(targets: readonly string[], private readonly opts: UploaderOptions) {
     const { perTarget, connectTimeoutMs = 10_000, idleTimeoutMs = 60_000, bwlimit, bwlimitPerTarget } = opts;
@@ -118,7 +119,7 @@ export class Uploader {
     const handed = { bytes: 0 };
     if (file.size <= CHUNK_BYTES) {
       slab = this.buffers.take(file.size + 1);
-      const buf = readSmallFile(file.absPath, file.size, slab);
+      const buf = await this.reads.read(file.absPath, file.size, slab);
       if (buf.length !== file.size) throw fileChanged(file, buf.length);
       sentDigest = hash.update(buf).digest('hex');
       headers['x-fanout-sha256'] = sentDigest;
