@@ -31,8 +31,15 @@ export interface UploadOutcome {
   verified: boolean;
 }
 
-/** read size of streamed files; files up to this size are read whole and sent as one buffer (digest sent ahead) */
+/** files under this size are read whole and sent as one buffer (digest sent ahead); larger ones are streamed */
 export const CHUNK_BYTES = 1 << 20;
+/**
+ * read size of streamed files (two buffers a stream): 512 KiB, not CHUNK_BYTES, so that 16
+ * streams of 4 MiB files hold 16 MiB, not 32. Measured (550 files of 256 KiB-4 MiB, 16 at
+ * once, loopback): peak RSS 151-172 MB -> 143-146 MB; 10 x 256 MiB took the same time
+ * (2.07-2.16 s against 2.10-2.19 s; 256 KiB reads cost ~8 % there)
+ */
+const STREAM_READ_BYTES = 512 << 10;
 
 /** `PUT {target}/files/{each segment encodeURIComponent'd}`: the wire path of a file. */
 export function wirePath(basePath: string, relPath: string): string {
@@ -117,7 +124,7 @@ export class Uploader {
     let sentDigest: string | undefined;
     let slab: Buffer | undefined;
     const handed = { bytes: 0 };
-    if (file.size <= CHUNK_BYTES) {
+    if (file.size < CHUNK_BYTES) {
       slab = this.buffers.take(file.size + 1);
       const buf = await this.reads.read(file.absPath, file.size, slab);
       if (buf.length !== file.size) throw fileChanged(file, buf.length);
@@ -240,7 +247,7 @@ async function* streamAndHash(
   handed: { bytes: number },
 ): AsyncGenerator<Buffer> {
   const fh = await open(file.absPath, 'r');
-  const buffers = [Buffer.allocUnsafeSlow(CHUNK_BYTES), Buffer.allocUnsafeSlow(CHUNK_BYTES)];
+  const buffers = [Buffer.allocUnsafeSlow(STREAM_READ_BYTES), Buffer.allocUnsafeSlow(STREAM_READ_BYTES)];
   let n = 0;
   // The socket takes its first few MB at once (kernel buffers); from its first real wait on it
   // takes bytes at the receiver's pace. When the body ends, that first lot still sits in the
@@ -251,7 +258,7 @@ async function* streamAndHash(
   try {
     for (let turn = 0; n < file.size; turn++) {
       const buf = buffers[turn % 2];
-      const { bytesRead } = await fh.read(buf, 0, Math.min(CHUNK_BYTES, file.size - n), n);
+      const { bytesRead } = await fh.read(buf, 0, Math.min(STREAM_READ_BYTES, file.size - n), n);
       if (bytesRead === 0) break; // shrank since it was listed
       const chunk = buf.subarray(0, bytesRead);
       n += bytesRead;
