@@ -1,12 +1,11 @@
-import type { Readable } from 'node:stream';
 import { lastValueFrom, tap } from 'rxjs';
-import { endRun, notStarted, startBatchRun, type BatchRun } from './runs/batchRun.js';
+import { endRun, notStarted, startBatchRun, type BatchRun, type RunBatchDeps } from './runs/batchRun.js';
 import type { UploadConfig } from './config.js';
 import { ConfigError, StoreUnavailableError, describeError } from './errors.js';
 import { Fleet } from './http/fleet.js';
 import { vegasLimit } from './http/limits/vegasLimit.js';
 import { probeTarget } from './http/probeTarget.js';
-import { Uploader, type UploaderOptions } from './http/uploader.js';
+import { Uploader } from './http/uploader.js';
 import { silentLogger, type Logger } from './logger.js';
 import { addWalkSkip, emptyTally, emptyWalkSkips, tallyResults, withTargetLoads } from './operators/tallyResults.js';
 import { distributeResults } from './pipeline.js';
@@ -20,28 +19,11 @@ import { preflight } from './runs/preflight.js';
 import type { Store } from './store/types.js';
 import { withDbRetry } from './store/withDbRetry.js';
 import { joinBatch } from './work/joinBatch.js';
-import type { BatchStatus, Summary, Tally, UploadResult } from './types.js';
+import type { BatchStatus, Summary } from './types.js';
 
 export { openStore, probeTarget };
+export type { RunBatchDeps };
 
-export interface RunBatchDeps {
-  logger?: Logger;
-  /** an open store; created from config.db (and closed after) when absent */
-  store?: Store;
-  /** first signal: stop taking files, let in-flight uploads finish within graceMs */
-  stop?: AbortSignal;
-  /** second signal: abort in-flight uploads now */
-  abort?: AbortSignal;
-  /** sees the fleet once it exists (progress displays) and every running tally */
-  onStart?: (run: { fleet: Fleet; batchId: string; config: UploadConfig; store: Store }) => void;
-  onTally?: (tally: Tally) => void;
-  /** every result once recorded (metrics: its tries give the retries and the upload's duration) */
-  onResult?: (result: UploadResult) => void;
-  /** where `--files-from -` reads its list (default process.stdin) */
-  stdin?: Readable;
-  /** the HTTP dispatcher per target origin (tests inject undici's MockAgent); default: a Pool each */
-  dispatcherFor?: UploaderOptions['dispatcherFor'];
-}
 
 /**
  * The whole job with its bookkeeping: checks the batch and process id, writes the batch

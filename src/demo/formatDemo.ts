@@ -1,5 +1,34 @@
 import { formatDuration } from '../units.js';
-import type { DemoResult, DemoRun } from './runDemo.js';
+import type { Measured } from './measureRun.js';
+
+/** One of the demo's three runs, as the table shows it. */
+export interface DemoRun extends Omit<Measured, 'stored'> {
+  name: 'one-at-a-time' | 'all-at-once' | 'fanout';
+  label: string;
+  /** files this run sent (the sequential run sends a sample) */
+  files: number;
+  /** for the whole set: measured, or extrapolated from the sample */
+  estimatedMs: number;
+  extrapolated: boolean;
+  filesPerSec: number;
+  /** estimatedMs of one-at-a-time over this run's */
+  speedup: number;
+}
+
+/** The demo's outcome: its set-up, its three runs, the report. */
+export interface DemoResult {
+  files: number;
+  fileBytes: number;
+  hosts: number;
+  delayMs: number;
+  slots: number;
+  perTarget: number;
+  runs: [DemoRun, DemoRun, DemoRun];
+  batchId: string;
+  report: string;
+  wallMs: number;
+}
+
 
 const n = (x: number) => x.toLocaleString('en-US');
 

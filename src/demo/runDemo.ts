@@ -11,6 +11,7 @@ import { fanoutUploads } from './fanoutUploads.js';
 import { formatMoral, formatTable } from './formatDemo.js';
 import { makeDemoFiles } from './makeDemoFiles.js';
 import { measureRun, type HostSetup, type Measured } from './measureRun.js';
+import type { DemoResult, DemoRun } from './formatDemo.js';
 import { uploadAllAtOnce, uploadOneAtATime } from './naiveUploads.js';
 
 const count = (x: number) => x.toLocaleString('en-US');
@@ -44,31 +45,6 @@ export interface DemoOptions extends Partial<DemoSizes> {
   bars?: { stream: Writable; logRouter?: LogRouter };
 }
 
-export interface DemoRun extends Omit<Measured, 'stored'> {
-  name: 'one-at-a-time' | 'all-at-once' | 'fanout';
-  label: string;
-  /** files this run sent (the sequential run sends a sample) */
-  files: number;
-  /** for the whole set: measured, or extrapolated from the sample */
-  estimatedMs: number;
-  extrapolated: boolean;
-  filesPerSec: number;
-  /** estimatedMs of one-at-a-time over this run's */
-  speedup: number;
-}
-
-export interface DemoResult {
-  files: number;
-  fileBytes: number;
-  hosts: number;
-  delayMs: number;
-  slots: number;
-  perTarget: number;
-  runs: [DemoRun, DemoRun, DemoRun];
-  batchId: string;
-  report: string;
-  wallMs: number;
-}
 
 /**
  * The story in under a minute: the same files to the same kind of hosts three ways,
@@ -140,3 +116,5 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     await rm(tmp, { recursive: true, force: true });
   }
 }
+
+export type { DemoResult, DemoRun };

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { Pool, type Dispatcher } from 'undici';
 import { UploadError } from '../errors.js';
-import { SmallReads } from '../sources/readSmallFile.js';
+import { SmallReads } from './readSmallFile.js';
 import type { SourceFile } from '../types.js';
 import { classifyError, isTransientStatus, parseRetryAfter } from './classifyResponse.js';
 import { BufferPool } from './bufferPool.js';

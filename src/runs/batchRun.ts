@@ -4,8 +4,32 @@ import type { Logger } from '../logger.js';
 import { writeReport } from '../report/writeReport.js';
 import type { UploadConfig } from '../config.js';
 import { emptyTally, emptyWalkSkips } from '../operators/tallyResults.js';
+import type { Readable } from 'node:stream';
+import type { Fleet } from '../http/fleet.js';
+import type { UploaderOptions } from '../http/uploader.js';
 import type { Store, TargetEventRow } from '../store/types.js';
-import type { BatchStatus, Summary, Tally } from '../types.js';
+import type { BatchStatus, Summary, Tally, UploadResult } from '../types.js';
+
+/** What a caller of runBatch (or a joining resume) may hand it besides the config. */
+export interface RunBatchDeps {
+  logger?: Logger;
+  /** an open store; created from config.db (and closed after) when absent */
+  store?: Store;
+  /** first signal: stop taking files, let in-flight uploads finish within graceMs */
+  stop?: AbortSignal;
+  /** second signal: abort in-flight uploads now */
+  abort?: AbortSignal;
+  /** sees the fleet once it exists (progress displays) and every running tally */
+  onStart?: (run: { fleet: Fleet; batchId: string; config: UploadConfig; store: Store }) => void;
+  onTally?: (tally: Tally) => void;
+  /** every result once recorded (metrics: its tries give the retries and the upload's duration) */
+  onResult?: (result: UploadResult) => void;
+  /** where `--files-from -` reads its list (default process.stdin) */
+  stdin?: Readable;
+  /** the HTTP dispatcher per target origin (tests inject undici's MockAgent); default: a Pool each */
+  dispatcherFor?: UploaderOptions['dispatcherFor'];
+}
+
 
 export interface BatchRun {
   /** a target went down or came back up (Fleet's onTargetState): kept, and written in batches */

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { SmallReads, readSmallFile, readSmallFileAsync } from '../../../src/sources/readSmallFile.js';
+import { SmallReads, readSmallFile, readSmallFileAsync } from '../../../src/http/readSmallFile.js';
 
 describe('readSmallFile', () => {
   let dir: string;
