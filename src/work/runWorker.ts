@@ -141,7 +141,10 @@ async function workBatch(
       batchId, perTarget: config.perTarget, token: config.token, connectTimeoutMs: config.connectTimeoutMs,
       idleTimeoutMs: config.idleTimeoutMs, bwlimit: config.bwlimit, bwlimitPerTarget: config.bwlimitPerTarget, dispatcherFor: deps.dispatcherFor,
     });
-    const ticker = periodic(() => s.tick(), Math.max(50, Math.floor(config.leaseMs / 3)), (err) =>
+    // heartbeat, renewals and the targets' fair share: a third of the lease, and at least every
+    // 2 s so that a worker that joins is handed its targets in seconds, not lease/3 twice over
+    // (the holder marks one closing on a tick, hands it over on a later one once idle there)
+    const ticker = periodic(() => s.tick(), Math.max(50, Math.min(TICK_MAX_MS, Math.floor(config.leaseMs / 3))), (err) =>
       logger.warn('worker_tick_failed', { event: 'worker_tick_failed', batchId, error: describeError(err) }));
 
     const stopper = runStop({
@@ -226,6 +229,9 @@ async function workBatch(
     if (opts.settle === true || (opts.settle !== false && (await opts.settle().catch(() => false)))) await settleBatch(store, batchId).catch(() => undefined);
   }
 }
+
+/** the longest between a worker's ticks (see the ticker) */
+const TICK_MAX_MS = 2000;
 
 /** a worker holds at most this many claimed files (its own: others cannot take them until it lets go) */
 const MAX_WINDOW = 1024;

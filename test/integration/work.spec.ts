@@ -72,6 +72,36 @@ forEachDatabase('fanout plan', (ctx) => {
   });
 });
 
+describe('fanout work: a worker that joins late (MariaDB)', function () {
+  this.timeout(120_000);
+  const fx = mariadbFixture(586, 2, { slots: 1, delayMs: 40 }); // ~12 s for one worker alone
+
+  it('should be handed its share of the targets within seconds at the default 30 s lease, and the batch done once', async () => {
+    const { mysql, fleet, tree, store } = fx;
+    const db = mysql!.url;
+    const planned = await cli(['plan', tree.dir, '--batch-id', 'late', '--target', fleet.urls.join(','), '--db', db]);
+    expect(planned.code, planned.stderr).to.equal(0);
+    const worker = () => spawnCli(['work', '--batch-id', 'late', '--root', tree.dir, '--db', db, '--per-target', '1', '--json']);
+    const first = worker();
+    await until(() => fleet.receivers.reduce((n, r) => n + r.stats().files, 0) >= 20, 'the first worker under way, holding both targets', 60_000);
+    const t0 = Date.now();
+    const late = worker();
+    let takenAfterMs: number | undefined;
+    late.stderr?.on('data', (d: Buffer) => {
+      if (takenAfterMs === undefined && d.toString().includes('"target_taken"')) takenAfterMs = Date.now() - t0;
+    });
+    const [a, b] = await Promise.all([first.done, late.done]);
+    for (const r of [a, b]) expect(r.code, r.stderr.slice(-2000)).to.equal(0);
+    // the holder hands a target over on its ticks: a third of the lease (10 s) twice over before,
+    // at most 2 s apart now (the late one's own start, tsx included, is in the figure)
+    expect(takenAfterMs, 'the late worker took a target').to.be.a('number');
+    expect(takenAfterMs).to.be.below(9000);
+    expect(JSON.parse(b.stdout).uploaded, 'the late worker uploaded its share').to.be.above(0);
+    expect(JSON.parse(a.stdout).uploaded + JSON.parse(b.stdout).uploaded).to.equal(tree.files.size);
+    await assertInvariants(store, 'late', tree, fx.targets(), { complete: true });
+  });
+});
+
 describe('fanout work: three workers, one killed (MariaDB)', function () {
   this.timeout(120_000);
   const fx = mariadbFixture(486, 3, { slots: 1, delayMs: 15 }); // 500 files with the awkward names
