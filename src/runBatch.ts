@@ -1,11 +1,10 @@
 import { lastValueFrom, tap } from 'rxjs';
 import { endRun, notStarted, startBatchRun, type BatchRun, type RunBatchDeps } from './runs/batchRun.js';
 import type { UploadConfig } from './config.js';
-import { ConfigError, StoreUnavailableError, describeError } from './errors.js';
+import { ConfigError, describeError } from './errors.js';
 import { Fleet } from './http/fleet.js';
-import { vegasLimit } from './http/limits/vegasLimit.js';
 import { probeTarget } from './http/probeTarget.js';
-import { Uploader } from './http/uploader.js';
+import { fleetOptions, uploaderFor } from './runs/sendParts.js';
 import { silentLogger, type Logger } from './logger.js';
 import { addWalkSkip, emptyTally, emptyWalkSkips, tallyResults, withTargetLoads } from './operators/tallyResults.js';
 import { distributeResults } from './pipeline.js';
@@ -69,15 +68,9 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
     if (hold.takenOver) logger.warn('batch_lease_taken_over', { event: 'batch_lease_taken_over', batchId, from: hold.takenOver, why: 'its process is gone' });
 
     const fleet = new Fleet(config.targets, {
-      perTarget: config.perTarget, limit: config.adaptive ? () => vegasLimit({ max: config.perTarget }) : undefined, concurrency: config.concurrency, downAfter: config.downAfter, probeMs: config.probeMs,
-      maxWaitMs: config.maxWaitMs, onGiveUp: (reason) => stopEarly(reason),
-      probe: (t) => probeTarget(t, config.connectTimeoutMs), logger, batchId, onTargetState: run.noteTarget,
+      ...fleetOptions(config, logger, batchId), maxWaitMs: config.maxWaitMs, onGiveUp: (reason) => stopEarly(reason), onTargetState: run.noteTarget,
     });
-    const uploader = new Uploader(config.targets, {
-      batchId, perTarget: config.perTarget, token: config.token, connectTimeoutMs: config.connectTimeoutMs,
-      idleTimeoutMs: config.idleTimeoutMs, bwlimit: config.bwlimit, bwlimitPerTarget: config.bwlimitPerTarget,
-      dispatcherFor: deps.dispatcherFor,
-    });
+    const uploader = uploaderFor(config, batchId, deps.dispatcherFor);
     deps.onStart?.({ fleet, batchId, config, store });
 
     // another run took the batch over (this one stalled past its lease): stop taking files, as on a signal
@@ -122,10 +115,8 @@ export async function runBatch(config: UploadConfig, deps: RunBatchDeps = {}): P
       if (config.resume && !stopper.interrupted && stopper.reason === undefined && config.filesFrom === undefined) missing = await settleMissing(store, config, logger, stopper.abort);
     } catch (err) {
       // a wait for the database cut short by the second signal (or the end of the grace period)
-      const cutShort = stopper.cutShort(err);
-      if (!(err instanceof StoreUnavailableError) && !cutShort) throw err;
-      if (err instanceof StoreUnavailableError) {
-        storeError = err;
+      storeError = stopper.storeGone(err);
+      if (storeError) {
         logger.error('batch_failed', { event: 'batch_failed', batchId, error: describeError(err) });
         // nothing more can be recorded: uploads in flight are abandoned (resumed later)
         stopper.cancel();

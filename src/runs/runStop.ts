@@ -1,4 +1,5 @@
 import { Observable } from 'rxjs';
+import { StoreUnavailableError } from '../errors.js';
 
 /** Emits once the signal is aborted, at once if it already is when subscribed: a stop that came before the pipeline subscribed still stops it. */
 export function whenAborted(signal: AbortSignal): Observable<void> {
@@ -30,6 +31,12 @@ export interface RunStop {
   cancel(): void;
   /** `err` is only the abort itself: a wait (for the database, say) that the second signal or the grace cut short */
   cutShort(err: unknown): boolean;
+  /**
+   * How a run's pipeline ended in error: the database stayed away (returned: the run ends
+   * failed), or a wait the second signal cut short (undefined: an interruption); anything
+   * else is thrown on.
+   */
+  storeGone(err: unknown): StoreUnavailableError | undefined;
   /** the grace timer and the listeners on the caller's signals go */
   dispose(): void;
 }
@@ -85,6 +92,11 @@ export function runStop(opts: { graceMs: number; onStop: () => void; stop?: Abor
     },
     cancel: () => abort.abort(),
     cutShort: (err) => abort.signal.aborted && err === abort.signal.reason,
+    storeGone(err) {
+      if (err instanceof StoreUnavailableError) return err;
+      if (this.cutShort(err)) return undefined;
+      throw err;
+    },
     dispose() {
       clearTimeout(grace);
       for (const [signal, fn] of listening) signal.removeEventListener('abort', fn);

@@ -6,17 +6,16 @@ import {
   EMPTY, Subject, concatMap, defer, filter, finalize, from, lastValueFrom, merge, repeat, takeUntil, tap, timer, type Observable,
 } from 'rxjs';
 import type { UploadConfig } from '../config.js';
-import { StoreUnavailableError, describeError } from '../errors.js';
+import { describeError } from '../errors.js';
 import { Fleet } from '../http/fleet.js';
-import { vegasLimit } from '../http/limits/vegasLimit.js';
-import { Uploader, type UploaderOptions } from '../http/uploader.js';
+import type { UploaderOptions } from '../http/uploader.js';
+import { fleetOptions, uploaderFor } from '../runs/sendParts.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { writeInBatches } from '../operators/writeInBatches.js';
 import { recordResults } from '../operators/recordResults.js';
 import { emptyTally, tallyResults } from '../operators/tallyResults.js';
 import { uploadFiles } from '../operators/uploadFiles.js';
 import { printablePath } from '../pathBytes.js';
-import { probeTarget } from '../http/probeTarget.js';
 import { claimFiles, type ClaimedAssignment } from '../sources/claimFiles.js';
 import { watchFiles } from '../sources/watchFiles.js';
 import { claimRows, pendingCount } from '../store/claimQueries.js';
@@ -91,15 +90,8 @@ export async function runWatch(config: WatchConfig, deps: RunWatchDeps = {}): Pr
   if (hold.takenOver) logger.warn('watch_taken_over', { event: 'watch_taken_over', prefix, from: hold.takenOver, claimsReleased: released });
   await batches.open();
 
-  const fleet = new Fleet(config.targets, {
-    perTarget: config.perTarget, limit: config.adaptive ? () => vegasLimit({ max: config.perTarget }) : undefined, concurrency: config.concurrency,
-    downAfter: config.downAfter, probeMs: config.probeMs, probe: (t) => probeTarget(t, config.connectTimeoutMs), logger, batchId: prefix,
-    onTargetState: (t, s, at) => batches.noteTarget(t, s, at),
-  });
-  const uploader = new Uploader(config.targets, {
-    batchId: prefix, perTarget: config.perTarget, token: config.token, connectTimeoutMs: config.connectTimeoutMs,
-    idleTimeoutMs: config.idleTimeoutMs, bwlimit: config.bwlimit, bwlimitPerTarget: config.bwlimitPerTarget, dispatcherFor: deps.dispatcherFor,
-  });
+  const fleet = new Fleet(config.targets, { ...fleetOptions(config, logger, prefix), onTargetState: (t, s, at) => batches.noteTarget(t, s, at) });
+  const uploader = uploaderFor(config, prefix, deps.dispatcherFor);
   deps.onStart?.({ fleet, store, config, pending: () => pendingOfWatch(store.knex, prefix) });
   logger.info('watch_start', { event: 'watch_start', prefix, dir: config.dir, targets: config.targets, minAgeMs: config.minAgeMs, rescanMs: config.rescanMs, planOnly: config.planOnly });
 
@@ -206,10 +198,8 @@ export async function runWatch(config: WatchConfig, deps: RunWatchDeps = {}): Pr
       { defaultValue: tally },
     );
   } catch (err) {
-    const cutShort = stopper.cutShort(err);
-    if (!(err instanceof StoreUnavailableError) && !cutShort) throw err;
-    if (err instanceof StoreUnavailableError) {
-      failure = err;
+    failure = stopper.storeGone(err);
+    if (failure) {
       logger.error('watch_failed', { event: 'watch_failed', prefix, error: describeError(err) });
       stopper.cancel();
     }

@@ -4,14 +4,13 @@ import { Subject, filter, finalize, lastValueFrom, takeUntil, tap } from 'rxjs';
 import type { UploadConfig } from '../config.js';
 import { periodic } from '../periodic.js';
 import { runStop, whenAborted } from '../runs/runStop.js';
-import { ConfigError, StoreUnavailableError, describeError } from '../errors.js';
-import { Uploader, type UploaderOptions } from '../http/uploader.js';
+import { ConfigError, describeError } from '../errors.js';
+import type { UploaderOptions } from '../http/uploader.js';
+import { fleetOptions, uploaderFor } from '../runs/sendParts.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { recordResults } from '../operators/recordResults.js';
 import { emptyTally, tallyResults } from '../operators/tallyResults.js';
 import { uploadFiles } from '../operators/uploadFiles.js';
-import { probeTarget } from '../http/probeTarget.js';
-import { vegasLimit } from '../http/limits/vegasLimit.js';
 import { thisProcess } from '../runs/processAlive.js';
 import { claimFiles, type ClaimedAssignment } from '../sources/claimFiles.js';
 import { readBatchLease } from '../store/batchLeaseQueries.js';
@@ -130,17 +129,12 @@ async function workBatch(
     share = new TargetShare(store.knex, { batchId, workerId: me.id, targets: config.targets, leaseMs: config.leaseMs, logger, inFlight });
     const s: TargetShare = share;
     const fleet: HeldFleet = new HeldFleet(config.targets, () => s.held, () => s.closing, {
-      perTarget: config.perTarget, limit: config.adaptive ? () => vegasLimit({ max: config.perTarget }) : undefined, concurrency: config.concurrency,
-      downAfter: config.downAfter, probeMs: config.probeMs, maxWaitMs: config.maxWaitMs, onGiveUp: (reason) => stopEarly(reason),
-      probe: (t) => probeTarget(t, config.connectTimeoutMs), logger, batchId, onTargetState: deps.onTargetState,
+      ...fleetOptions(config, logger, batchId), maxWaitMs: config.maxWaitMs, onGiveUp: (reason) => stopEarly(reason), onTargetState: deps.onTargetState,
     });
     await s.tick();
     deps.onStart?.({ fleet, store, config, pending: deps.pending });
     logger.info('worker_start', { event: 'worker_start', batchId, worker: me.id, host: me.host, pid: me.pid, root: config.dir, targets: [...s.held], leaseMs: config.leaseMs });
-    const uploader = new Uploader(config.targets, {
-      batchId, perTarget: config.perTarget, token: config.token, connectTimeoutMs: config.connectTimeoutMs,
-      idleTimeoutMs: config.idleTimeoutMs, bwlimit: config.bwlimit, bwlimitPerTarget: config.bwlimitPerTarget, dispatcherFor: deps.dispatcherFor,
-    });
+    const uploader = uploaderFor(config, batchId, deps.dispatcherFor);
     // heartbeat, renewals and the targets' fair share: a third of the lease, and at least every
     // 2 s so that a worker that joins is handed its targets in seconds, not lease/3 twice over
     // (the holder marks one closing on a tick, hands it over on a later one once idle there)
@@ -206,8 +200,7 @@ async function workBatch(
         { defaultValue: tally },
       );
     } catch (err) {
-      if (!(err instanceof StoreUnavailableError) && !stopper.cutShort(err)) throw err;
-      if (err instanceof StoreUnavailableError) failed = err;
+      failed = stopper.storeGone(err);
       logger.error('worker_failed', { event: 'worker_failed', batchId, error: describeError(err) });
       stopper.cancel();
     } finally {

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { firstValueFrom, timeout } from 'rxjs';
 import { runStop, whenAborted } from '../../../src/runs/runStop.js';
+import { StoreUnavailableError } from '../../../src/errors.js';
 
 describe('runStop', () => {
   it('should stop taking files at the first signal, run onStop once, and abort in-flight uploads when the grace runs out', async () => {
@@ -40,6 +41,11 @@ describe('runStop', () => {
     expect(s.abort.aborted).to.equal(true);
     expect(s.cutShort(s.abort.reason)).to.equal(true);
     expect(s.cutShort(new Error('the database refused it'))).to.equal(false);
+    // how a pipeline that ended in error ends the run
+    expect(s.storeGone(s.abort.reason), 'a wait cut short: an interruption').to.equal(undefined);
+    const gone = new StoreUnavailableError('the database stayed away');
+    expect(s.storeGone(gone)).to.equal(gone);
+    expect(() => s.storeGone(new Error('the database refused it'))).to.throw('the database refused it');
     s.dispose();
   });
 
