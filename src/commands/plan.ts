@@ -1,12 +1,12 @@
 import type { Argv, CommandModule } from 'yargs';
-import { DEFAULTS, normaliseUploadConfig } from '../config.js';
+import { normaliseUploadConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { createLogger, flushLogger } from '../logger.js';
-import { ASSIGN_STRATEGIES } from '../operators/assignTargets.js';
 import { planBatch } from '../runs/planBatch.js';
 import { fillFromBatch } from '../runs/resumeFromBatch.js';
 import type { CliContext } from './context.js';
-import { decimal, list, single } from './options.js';
+import { single } from './options.js';
+import { targetOptions, walkOptions } from './upload.js';
 
 interface PlanArgs {
   dir?: string;
@@ -27,17 +27,9 @@ export function planCommand(ctx: CliContext): CommandModule<object, PlanArgs> {
     command: 'plan [dir]',
     describe: 'walk a directory once and write one pending row per file: the work queue of `fanout work`',
     builder: (y) =>
-      (y as Argv)
+      walkOptions(targetOptions(y as Argv))
         .positional('dir', { type: 'string', describe: 'the directory (default, planning again: the batch\'s own)' })
         .option('batch-id', { type: 'string', nargs: 1, coerce: single('batch-id'), demandOption: true, describe: 'the batch to plan (new, or planned before)' })
-        .option('target', { type: 'string', nargs: 1, coerce: list, describe: 'target base URL (repeat, or a comma-separated list)' })
-        .option('targets-file', { type: 'string', nargs: 1, coerce: single('targets-file'), describe: 'file with one target URL a line' })
-        .option('include', { type: 'string', nargs: 1, coerce: list, describe: 'glob of files to take (repeatable)' })
-        .option('exclude', { type: 'string', nargs: 1, coerce: list, describe: 'glob of files to leave (repeatable)' })
-        .option('ignore-case', { type: 'boolean', describe: 'globs match without regard to case (*.wav takes CALL.WAV)' })
-        .option('min-age', { type: 'string', nargs: 1, coerce: decimal('min-age'), describe: 'skip files modified less than SECONDS ago' })
-        .option('assign', { type: 'string', nargs: 1, choices: ASSIGN_STRATEGIES, default: DEFAULTS.assign })
-        .option('follow-symlinks', { type: 'boolean', describe: 'follow symbolic links while walking' })
         .option('db', { type: 'string', nargs: 1, coerce: single('db'), describe: 'database URL (default $FANOUT_DB, else sqlite:fanout.sqlite)' })
         .option('json', { type: 'boolean', describe: 'print one JSON summary on stdout' }) as unknown as Argv<PlanArgs>,
     handler: async (argv) => {

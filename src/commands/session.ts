@@ -1,7 +1,8 @@
 import type { Writable } from 'node:stream';
 import type { UploadConfig } from '../config.js';
 import { ConfigError, describeError } from '../errors.js';
-import { createLogger, type Logger } from '../logger.js';
+import { createLogger, flushLogger, type Logger } from '../logger.js';
+import type { RunMetrics } from '../metrics/runMetrics.js';
 import type { LogFormat } from '../logText.js';
 import type { CliContext } from './context.js';
 
@@ -12,7 +13,7 @@ import type { CliContext } from './context.js';
  */
 
 /** Text for a person at a terminal; JSON for files, pipes and log collectors. */
-export function logFormatFor(flag: LogFormat | undefined, isTTY: boolean, logFile: string | undefined): LogFormat {
+function logFormatFor(flag: LogFormat | undefined, isTTY: boolean, logFile: string | undefined): LogFormat {
   return flag ?? (isTTY && !logFile ? 'text' : 'json');
 }
 
@@ -27,7 +28,7 @@ function dbSecret(db: string): string[] {
 }
 
 /** The run's logger: never the token or the database password, text on a terminal unless told. */
-export function commandLogger(
+function commandLogger(
   ctx: CliContext,
   config: Pick<UploadConfig, 'logLevel' | 'logFile' | 'token' | 'db'>,
   logFormat: LogFormat | undefined,
@@ -40,7 +41,7 @@ export function commandLogger(
 }
 
 /** `--metrics-port`: the run's metrics served until closed; prom-client is loaded only then. A port that cannot be had is a ConfigError. */
-export async function serveMetricsIfAsked(port: number | undefined, logger: Logger) {
+async function serveMetricsIfAsked(port: number | undefined, logger: Logger) {
   if (port === undefined) return undefined;
   const { serveRunMetrics } = await import('../metrics/runMetrics.js');
   const metrics = await serveRunMetrics(port).catch((err: unknown) => {
@@ -51,7 +52,7 @@ export async function serveMetricsIfAsked(port: number | undefined, logger: Logg
 }
 
 /** SIGINT/SIGTERM: the first aborts `stop`, the second `abort`. */
-export function stopSignals(ctx: CliContext): { stop: AbortSignal; abort: AbortSignal; release(): void } {
+function stopSignals(ctx: CliContext): { stop: AbortSignal; abort: AbortSignal; release(): void } {
   const stop = new AbortController();
   const abort = new AbortController();
   const onSignal = () => (stop.signal.aborted ? abort.abort() : stop.abort());
@@ -68,4 +69,41 @@ export function stopSignals(ctx: CliContext): { stop: AbortSignal; abort: AbortS
       ctx.signals.off('SIGTERM', onSignal);
     },
   };
+}
+
+/** What a run of upload, work or watch takes from its command: the logger, the two signals, and the metrics' hooks. */
+export interface SessionDeps {
+  logger: Logger;
+  stop: AbortSignal;
+  abort: AbortSignal;
+  onStart: RunMetrics['onStart'];
+  onTally: RunMetrics['onTally'];
+  onResult: RunMetrics['onResult'];
+}
+
+/**
+ * A command's run between its edges: the logger, `--metrics-port` and the signals set up,
+ * `run` given them, and all of it taken down on every way out (the metrics closed, the
+ * signals released, the log flushed). `stream`: where log lines go (upload's progress
+ * display routes them above its bars).
+ */
+export async function withSession<T>(
+  ctx: CliContext,
+  config: Pick<UploadConfig, 'logLevel' | 'logFile' | 'token' | 'db'>,
+  opts: { logFormat?: LogFormat; metricsPort?: number; stream?: Writable },
+  run: (deps: SessionDeps) => Promise<T>,
+): Promise<T> {
+  const logger = commandLogger(ctx, config, opts.logFormat, opts.stream);
+  const metrics = await serveMetricsIfAsked(opts.metricsPort, logger);
+  const signals = stopSignals(ctx);
+  try {
+    return await run({
+      logger, stop: signals.stop, abort: signals.abort,
+      onStart: (r) => metrics?.onStart(r), onTally: (t) => metrics?.onTally(t), onResult: (r) => metrics?.onResult(r),
+    });
+  } finally {
+    await metrics?.close();
+    signals.release();
+    await flushLogger(logger);
+  }
 }

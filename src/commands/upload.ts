@@ -2,7 +2,6 @@ import type { Argv, CommandModule } from 'yargs';
 import { DEFAULTS, LOG_LEVELS, MAX_TIMER_MS, normaliseUploadConfig, type RawUploadArgs, type UploadConfig } from '../config.js';
 import { dryRun } from '../runs/dryRun.js';
 import { ConfigError, describeError } from '../errors.js';
-import { flushLogger } from '../logger.js';
 import { LOG_FORMATS, type LogFormat } from '../logText.js';
 import { ASSIGN_STRATEGIES } from '../operators/assignTargets.js';
 import { LogRouter } from '../progress/logRouter.js';
@@ -11,24 +10,36 @@ import { runBatch } from '../runBatch.js';
 import { fillFromBatch } from '../runs/resumeFromBatch.js';
 import type { Assignment, Summary } from '../types.js';
 import type { CliContext } from './context.js';
-import { commandLogger, serveMetricsIfAsked, stopSignals } from './session.js';
+import { withSession } from './session.js';
 import { autoOr, decimal, int, list, single } from './options.js';
 import { formatSummary } from './format.js';
 import { formatBytes } from '../units.js';
 import { printablePath } from '../pathBytes.js';
 
-/** What `upload` adds to the send options: where the files come from, and how a run is shown. */
-export function uploadOptions(y: Argv) {
-  return sendOptions(y)
-    .positional('dir', { type: 'string', describe: 'directory of files to distribute (with --resume: default the batch\'s own)' })
-    .option('files-from', { type: 'string', nargs: 1, coerce: single('files-from'), describe: 'take the files this list names (paths relative to <dir>, one a line; - for stdin) instead of walking <dir>' })
+/** Which files a walk takes and how they are assigned: the options of every command that walks a tree (upload, plan, watch). */
+export function walkOptions(y: Argv) {
+  return y
     .option('include', { type: 'string', nargs: 1, coerce: list, describe: 'glob of files to take (repeatable)' })
     .option('exclude', { type: 'string', nargs: 1, coerce: list, describe: 'glob of files to leave (repeatable)' })
     .option('ignore-case', { type: 'boolean', describe: 'globs match without regard to case (*.wav takes CALL.WAV)' })
     .option('min-age', { type: 'string', nargs: 1, coerce: decimal('min-age'), describe: 'skip files modified less than SECONDS ago' })
     .option('assign', { type: 'string', nargs: 1, choices: ASSIGN_STRATEGIES, default: DEFAULTS.assign })
+    .option('follow-symlinks', { type: 'boolean', describe: 'follow symbolic links while walking (default: not)' });
+}
+
+/** The targets, given on the command line or in a file. */
+export function targetOptions(y: Argv) {
+  return y
+    .option('target', { type: 'string', nargs: 1, coerce: list, describe: 'target base URL (repeat, or a comma-separated list)' })
+    .option('targets-file', { type: 'string', nargs: 1, coerce: single('targets-file'), describe: 'file with one target URL a line, # comments' });
+}
+
+/** What `upload` adds to the send options: where the files come from, and how a run is shown. */
+export function uploadOptions(y: Argv) {
+  return walkOptions(sendOptions(y))
+    .positional('dir', { type: 'string', describe: 'directory of files to distribute (with --resume: default the batch\'s own)' })
+    .option('files-from', { type: 'string', nargs: 1, coerce: single('files-from'), describe: 'take the files this list names (paths relative to <dir>, one a line; - for stdin) instead of walking <dir>' })
     .option('resume', { type: 'boolean', describe: 'skip files already uploaded in --batch-id' })
-    .option('follow-symlinks', { type: 'boolean', describe: 'follow symbolic links while walking (default: not)' })
     .option('dry-run', { type: 'boolean', describe: 'print the plan; upload and record nothing' })
     .option('progress', { type: 'boolean', describe: 'live progress bars on stderr (default: on when stderr is a TTY); without them a "progress" log line every 5 s ($FANOUT_PROGRESS_INTERVAL_MS)' })
     .option('report', { type: 'string', nargs: 1, coerce: single('report'), describe: 'write the timeline report (HTML) when the batch ends' });
@@ -39,9 +50,7 @@ export function uploadOptions(y: Argv) {
  * health, the database, the token, logs and metrics.
  */
 export function sendOptions(y: Argv) {
-  return y
-    .option('target', { type: 'string', nargs: 1, coerce: list, describe: 'target base URL (repeat, or a comma-separated list)' })
-    .option('targets-file', { type: 'string', nargs: 1, coerce: single('targets-file'), describe: 'file with one target URL a line, # comments' })
+  return targetOptions(y)
     .option('per-target', { type: 'string', nargs: 1, coerce: autoOr(int('per-target', 1, 1024)), describe: `uploads in flight per target: auto (each target finds its own, see --per-target-max) or a fixed N (default ${DEFAULTS.perTarget})` })
     .option('per-target-max', { type: 'string', nargs: 1, coerce: int('per-target-max', 1, 1024), describe: `with --per-target auto, the most in flight at one target (default ${DEFAULTS.perTargetMax})` })
     .option('concurrency', { type: 'string', nargs: 1, coerce: int('concurrency', 1, 100_000), describe: 'max uploads in flight overall (default targets x per-target)' })
@@ -96,35 +105,27 @@ export function uploadCommand(ctx: CliContext): CommandModule<object, UploadArgs
       const intervalMs = progressIntervalFrom(ctx.env);
       // log lines to the terminal go through the router, which prints them above the bars while they show
       const logRouter = config.logFile ? undefined : new LogRouter(ctx.stderr);
-      const logger = commandLogger(ctx, config, argv.logFormat, logRouter);
-      const metrics = await serveMetricsIfAsked(argv.metricsPort, logger);
-      const progress = startProgress({ bars: wantsBars(config.progress, ctx.isTTY), stream: ctx.stderr, logger, intervalMs, logRouter });
-      const signals = stopSignals(ctx);
-      try {
+      await withSession(ctx, config, { logFormat: argv.logFormat, metricsPort: argv.metricsPort, stream: logRouter }, async (deps) => {
+        const progress = startProgress({ bars: wantsBars(config.progress, ctx.isTTY), stream: ctx.stderr, logger: deps.logger, intervalMs, logRouter });
         let summary: Summary;
         try {
           summary = await runBatch(config, {
-            logger, stop: signals.stop, abort: signals.abort,
+            ...deps,
             onStart: (run) => {
               progress.onStart(run);
-              metrics?.onStart(run);
+              deps.onStart(run);
             },
             onTally: (t) => {
               progress.onTally(t);
-              metrics?.onTally(t);
+              deps.onTally(t);
             },
-            onResult: (r) => metrics?.onResult(r),
           });
         } finally {
           progress.stop(); // before the summary, and on every way out
-          await metrics?.close();
         }
         ctx.stdout.write(config.json ? `${JSON.stringify(summary)}\n` : formatSummary(summary));
         ctx.exitCode = exitCodeOf(summary);
-      } finally {
-        signals.release();
-        await flushLogger(logger);
-      }
+      });
     },
   };
 }

@@ -1,11 +1,10 @@
 import type { Argv, CommandModule } from 'yargs';
 import { normaliseUploadConfig, type RawUploadArgs } from '../config.js';
 import { ConfigError } from '../errors.js';
-import { flushLogger } from '../logger.js';
 import { defaultPrefix, runWatch, type WatchSummary } from '../watch/runWatch.js';
 import type { CliContext } from './context.js';
 import { decimal, int, single } from './options.js';
-import { commandLogger, serveMetricsIfAsked, stopSignals } from './session.js';
+import { withSession } from './session.js';
 import { uploadOptions } from './upload.js';
 import type { LogFormat } from '../logText.js';
 
@@ -47,26 +46,14 @@ export function watchCommand(ctx: CliContext): CommandModule<object, WatchArgs> 
       const prefix = argv.batchPrefix ?? defaultPrefix(argv.dir as string);
       checkPrefix(prefix);
       const config = await normaliseUploadConfig({ ...argv, dir: argv.dir as string }, ctx.env);
-      const logger = commandLogger(ctx, config, argv.logFormat);
-      const metrics = await serveMetricsIfAsked(argv.metricsPort, logger);
-      const signals = stopSignals(ctx);
-      try {
+      await withSession(ctx, config, { logFormat: argv.logFormat, metricsPort: argv.metricsPort }, async (deps) => {
         const s = await runWatch({
           ...config, prefix, rescanMs: Math.round((argv.rescanS ?? 60) * 1000), batchEveryMs: argv.batchEvery ?? 3_600_000,
           batchMaxFiles: argv.batchMaxFiles ?? 100_000, planOnly: argv.planOnly === true, leaseMs: argv.leaseMs ?? 30_000,
-        }, {
-          logger, stop: signals.stop, abort: signals.abort,
-          onStart: (run) => metrics?.onStart(run),
-          onTally: (t) => metrics?.onTally(t),
-          onResult: (r) => metrics?.onResult(r),
-        });
+        }, deps);
         ctx.stdout.write(config.json ? `${JSON.stringify(s)}\n` : `watch ${s.prefix} ${s.status}: ${s.planned} files planned, ${s.uploaded} uploaded, ${s.failed} failed by this process\n`);
         ctx.exitCode = exitOf(s);
-      } finally {
-        await metrics?.close();
-        signals.release();
-        await flushLogger(logger);
-      }
+      });
     },
   };
 }

@@ -1,7 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { normaliseUploadConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
-import { flushLogger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import { openStore } from '../store/openStore.js';
 import { sharesClaims } from '../store/parseDbUrl.js';
@@ -9,7 +8,7 @@ import { WORK_NEEDS_MYSQL, runWorker, type WorkSummary } from '../work/runWorker
 import type { CliContext } from './context.js';
 import { int, single } from './options.js';
 import type { LogFormat } from '../logText.js';
-import { commandLogger, serveMetricsIfAsked, stopSignals } from './session.js';
+import { withSession } from './session.js';
 import { sendOptions } from './upload.js';
 import { dbUrl } from './withStore.js';
 import { checkPrefix } from './watch.js';
@@ -58,22 +57,12 @@ export function workCommand(ctx: CliContext): CommandModule<object, WorkArgs> {
         }
       }
       const config = await normaliseUploadConfig({ ...argv, dir: argv.root, target: targets, db } as never, ctx.env);
-      const logger = commandLogger(ctx, config, argv.logFormat as LogFormat | undefined);
-      const metrics = await serveMetricsIfAsked(argv.metricsPort, logger);
-      const signals = stopSignals(ctx);
-      try {
-        const s = await runWorker({ ...config, leaseMs: argv.leaseMs ?? 30_000, follow: argv.follow === true, prefix }, {
-          logger, stop: signals.stop, abort: signals.abort,
-          onStart: (run) => metrics?.onStart(run), onTally: (t) => metrics?.onTally(t), onResult: (r) => metrics?.onResult(r),
-        });
+      await withSession(ctx, config, { logFormat: argv.logFormat as LogFormat | undefined, metricsPort: argv.metricsPort }, async (deps) => {
+        const s = await runWorker({ ...config, leaseMs: argv.leaseMs ?? 30_000, follow: argv.follow === true, prefix }, deps);
         const where = s.prefix === undefined ? '' : ` on watch ${s.prefix} (${s.batches?.length ?? 0} batches)`;
         ctx.stdout.write(argv.json ? `${JSON.stringify(s)}\n` : `worker ${s.worker}${where} ${s.status}: ${s.uploaded} uploaded, ${s.failed} failed, ${s.lost} results discarded (claims lost)\n`);
         ctx.exitCode = exitOf(s);
-      } finally {
-        await metrics?.close();
-        signals.release();
-        await flushLogger(logger);
-      }
+      });
     },
   };
 }
