@@ -50,18 +50,13 @@ export interface BatchRow {
   finishedAt: number | null;
 }
 
-export interface BatchCounts {
-  status: BatchStatus;
-  total: number;
-  uploaded: number;
-  failed: number;
-  skipped: number;
-  bytes: number;
-  finishedAt: number | null;
-}
+/** How a batch (or one run of it) ended, or stands: its status and counts. */
+type Counts = Pick<BatchRow, 'status' | 'total' | 'uploaded' | 'failed' | 'skipped' | 'bytes'>;
+
+export type BatchCounts = Counts & Pick<BatchRow, 'finishedAt'>;
 
 /** One row of `batch_runs`: a run of a batch (the first, or a --resume), its host and process, and that run's counts. */
-export interface RunRow {
+export interface RunRow extends Counts {
   id: number;
   batchId: string;
   startedAt: number;
@@ -69,15 +64,9 @@ export interface RunRow {
   finishedAt: number | null;
   host: string;
   pid: number;
-  status: BatchStatus;
-  total: number;
-  uploaded: number;
-  failed: number;
-  skipped: number;
-  bytes: number;
 }
 
-export type RunEnd = Pick<RunRow, 'status' | 'total' | 'uploaded' | 'failed' | 'skipped' | 'bytes'> & { finishedAt: number };
+export type RunEnd = Counts & { finishedAt: number };
 
 /** How one try of a file on one target ended: `retried` (tried again, here or on another target), `interrupted` (the run stopped it). */
 export type AttemptOutcome = 'uploaded' | 'failed' | 'retried' | 'interrupted';
