@@ -2,9 +2,14 @@ import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { LeaseHolder } from '../store/batchLeaseQueries.js';
 
+/** This process by name: its host (at most 40 characters of it) and pid. */
+export function processName(): string {
+  return `${os.hostname().slice(0, 40)}-${process.pid}`;
+}
+
 /** This process as a lease holder: a fresh id per run, so a reused pid is never mistaken for us. */
 export function thisProcess(): LeaseHolder {
-  return { id: `${os.hostname().slice(0, 40)}-${process.pid}-${randomBytes(4).toString('hex')}`, host: os.hostname(), pid: process.pid };
+  return { id: `${processName()}-${randomBytes(4).toString('hex')}`, host: os.hostname(), pid: process.pid };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import os from 'node:os';
+import { processName } from '../runs/processAlive.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StoreUnavailableError, describeError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -44,10 +44,6 @@ export interface FollowWatchOptions {
   pollMs?: number;
 }
 
-/** A worker that follows a watch is this process, across the per-batch worker ids of its passes. */
-export function thisHost(): string {
-  return `${os.hostname().slice(0, 40)}-${process.pid}`;
-}
 
 /**
  * `fanout work --batch-prefix P`: a worker of a watch's rolling batches. The oldest open
@@ -64,11 +60,11 @@ export function thisHost(): string {
  */
 export async function followWatch(knex: Knex, o: FollowWatchOptions): Promise<{ batches: string[]; pass: WorkPass }> {
   const { prefix, logger } = o;
-  let last: WorkPass = { worker: thisHost(), status: 'completed', ...emptyTally(o.targets), lost: 0 };
+  let last: WorkPass = { worker: processName(), status: 'completed', ...emptyTally(o.targets), lost: 0 };
   let lost = 0;
   const batches: string[] = [];
   const isNewest = async (id: string) => (await newestBatch(knex, prefix))?.id === id;
-  logger.info('worker_follow', { event: 'worker_follow', prefix, worker: thisHost(), follow: o.follow });
+  logger.info('worker_follow', { event: 'worker_follow', prefix, worker: processName(), follow: o.follow });
   let status: WorkPass['status'] | undefined;
   while (status === undefined && !o.stop?.aborted) {
     let id: string | undefined;
@@ -93,7 +89,7 @@ export async function followWatch(knex: Knex, o: FollowWatchOptions): Promise<{ 
     if (pass.status === 'failed' || pass.status === 'interrupted') status = pass.status;
   }
   status ??= o.stop?.aborted ? 'interrupted' : last.failed > 0 ? 'completed_with_failures' : 'completed';
-  return { batches, pass: { ...last, worker: thisHost(), status } };
+  return { batches, pass: { ...last, worker: processName(), status } };
 }
 
 /**
